@@ -1,0 +1,146 @@
+import { z } from 'zod';
+
+/**
+ * The pipeline project's config file (`medallion.yml`), validated once at the edge with unknown
+ * keys rejected. The descriptions here are the reference documentation (`medallion config --docs`).
+ */
+const kafkaSchema = z.strictObject({
+  topic: z.string().min(1).describe('Kafka topic the event stream is produced to and consumed from.'),
+  groupId: z
+    .string()
+    .min(1)
+    .describe('Consumer group of `medallion ingest`; several processes in one group share the partitions.'),
+  partitions: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(3)
+    .describe('Partitions to create when the topic does not exist.'),
+  autoCreateTopic: z
+    .boolean()
+    .default(true)
+    .describe('Create the topic when it is missing (off in production clusters that forbid it).'),
+  clientId: z.string().default('medallion').describe('Kafka client id.'),
+});
+
+const batchSchema = z.strictObject({
+  maxRecords: z.number().int().min(1).default(200_000).describe('Most records in one micro-batch.'),
+  maxBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(64 * 1024 * 1024)
+    .describe('Most bytes of values in one micro-batch.'),
+  maxWaitMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(1000)
+    .describe('Longest wait for more records before a partial batch is written.'),
+});
+
+const eventsSchema = z.strictObject({
+  dataset: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/)
+    .describe('Name of the event dataset in every layer (bronze.<dataset>, silver.<dataset>…).'),
+  contract: z.string().describe('Path of the data contract, relative to the project folder.'),
+  kafka: kafkaSchema,
+  batch: batchSchema.prefault({}),
+  allowedLatenessMinutes: z
+    .number()
+    .int()
+    .min(0)
+    .default(60)
+    .describe('Events older than the newest event time seen (per source partition) minus this are flagged is_late.'),
+});
+
+const referenceSchema = z.strictObject({
+  dataset: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/)
+    .describe('Name of the reference dataset (bronze.<dataset>, silver.<dataset>).'),
+  file: z.string().describe('CSV file, relative to the project folder.'),
+  description: z.string().optional().describe('What the file holds.'),
+});
+
+const faultsSchema = z.strictObject({
+  duplicate: z.number().min(0).max(0.5).describe('Share of events re-sent as exact duplicates.'),
+  late: z.number().min(0).max(0.5).describe('Share of events delivered later than the allowed lateness.'),
+  outOfOrder: z
+    .number()
+    .min(0)
+    .max(0.5)
+    .describe('Share of events swapped with a neighbour (within the allowed lateness).'),
+  malformed: z.number().min(0).max(0.5).describe('Share of extra lines that are not valid JSON.'),
+  invalid: z.number().min(0).max(0.5).describe('Share of extra records with wrong types or values.'),
+  unknownSchool: z
+    .number()
+    .min(0)
+    .max(0.5)
+    .describe('Share of extra records for a well-formed DBN that is not a known school.'),
+});
+
+const simulateSchema = z.strictObject({
+  seed: z.number().int().default(2018).describe('Default random seed (override with --seed).'),
+  startDate: z.iso.date().describe('First school day simulated (YYYY-MM-DD); weekends and holidays are skipped.'),
+  enrollmentYear: z
+    .string()
+    .regex(/^\d{4}-\d{2}$/)
+    .describe('School year of the demographic snapshot used for enrollment (e.g. 2017-18).'),
+  attendanceYear: z
+    .string()
+    .regex(/^\d{4}-\d{2}$/)
+    .describe('School year of the official attendance used for calibration (e.g. 2018-19).'),
+  holidays: z.array(z.iso.date()).default([]).describe('Dates with no school.'),
+  faults: faultsSchema.describe('Fault rates of `--faults default`.'),
+});
+
+const privacySchema = z.strictObject({
+  pseudonymKeyEnv: z
+    .string()
+    .default('MEDALLION_PSEUDONYM_KEY')
+    .describe('Environment variable holding the HMAC key for student ids.'),
+  minGroupSize: z.number().int().min(1).default(10).describe('Counts under this many students are published as `s`.'),
+});
+
+const goldSchema = z.strictObject({
+  project: z
+    .string()
+    .default('gold')
+    .describe('Folder of the dbt-format gold project, relative to the project folder.'),
+});
+
+const serveSchema = z.strictObject({
+  host: z.string().default('127.0.0.1').describe('Address the dashboard binds to.'),
+  port: z.number().int().min(0).max(65535).default(8787).describe('Port of the dashboard.'),
+});
+
+const runSchema = z.strictObject({
+  triggerIntervalMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(5000)
+    .describe('Pause between micro-batches of `medallion run` (continuous mode).'),
+});
+
+export const pipelineConfigSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*$/)
+    .describe('Pipeline name.'),
+  description: z.string().optional().describe('What the pipeline is for.'),
+  events: eventsSchema,
+  reference: z.array(referenceSchema).default([]).describe('Reference CSV files ingested to bronze as received.'),
+  simulate: simulateSchema,
+  privacy: privacySchema.prefault({}),
+  gold: goldSchema.prefault({}),
+  serve: serveSchema.prefault({}),
+  run: runSchema.prefault({}),
+});
+
+export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+export type ReferenceDatasetConfig = z.infer<typeof referenceSchema>;
+export type FaultRates = z.infer<typeof faultsSchema>;

@@ -1,0 +1,202 @@
+import { type DuckDBConnection, DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
+import { MedallionError } from '../core/errors.ts';
+
+/** A row as Medallion code sees it: plain JSON-safe values (numbers, strings, booleans, null, arrays, objects). */
+export type Row = Record<string, unknown>;
+
+/** Column types the appender accepts. */
+export type AppendType = 'VARCHAR' | 'BIGINT' | 'INTEGER' | 'DOUBLE' | 'BOOLEAN' | 'TIMESTAMP_MS' | 'BLOB';
+
+/** A column to append: its name and type. */
+export interface AppendColumn {
+  readonly name: string;
+  readonly type: AppendType;
+}
+
+/**
+ * A session on the embedded SQL engine (DuckDB). This is the only module that touches the DuckDB
+ * client library; everything else speaks to a `SqlSession`.
+ */
+export interface SqlSession {
+  /** Runs one or more statements, discarding results. */
+  exec(sql: string, params?: readonly unknown[]): Promise<void>;
+  /** Runs a query and returns its rows as JSON-safe objects. */
+  all<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs a query and returns its column names and rows as arrays (for wide or ordered output). */
+  table(sql: string, params?: readonly unknown[]): Promise<{ columns: string[]; rows: unknown[][] }>;
+  /** Creates `table` (if needed) with `columns` and appends `rows` in bulk. */
+  append(table: string, columns: readonly AppendColumn[], rows: Iterable<readonly unknown[]>): Promise<number>;
+  /** Closes the session and, if it owns it, the database. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  readonly readOnly?: boolean;
+  /** Worker threads for DuckDB (defaults to DuckDB's own choice). */
+  readonly threads?: number;
+  readonly memoryLimit?: string;
+}
+
+function toJs(value: unknown, typeId: DuckDBTypeId): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') {
+    return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER)
+      ? Number(value)
+      : value.toString();
+  }
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) return null;
+    return typeId === DuckDBTypeId.DATE ? value.toISOString().slice(0, 10) : value.toISOString();
+  }
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  if (Array.isArray(value)) return value.map((v) => toJs(v, DuckDBTypeId.INVALID));
+  if (typeof value === 'object') {
+    const out: Row = {};
+    for (const [k, v] of Object.entries(value as Row)) out[k] = toJs(v, DuckDBTypeId.INVALID);
+    return out;
+  }
+  return value;
+}
+
+function wrapSqlError(err: unknown, sql: string): MedallionError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/Could not set lock on file|Conflicting lock/i.test(message)) {
+    return new MedallionError('MDL_WAREHOUSE_LOCKED', 'The database file is locked by another Medallion process.', {
+      hint: 'Wait for the other command (run, load or build) to finish, or stop it, then retry.',
+      retriable: true,
+      cause: err,
+    });
+  }
+  return new MedallionError('MDL_WAREHOUSE_SQL', message.split('\n')[0] ?? message, {
+    cause: err,
+    details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql },
+  });
+}
+
+class DuckDbSession implements SqlSession {
+  readonly #instance: DuckDBInstance;
+  readonly #conn: DuckDBConnection;
+  #closed = false;
+
+  constructor(instance: DuckDBInstance, conn: DuckDBConnection) {
+    this.#instance = instance;
+    this.#conn = conn;
+  }
+
+  async exec(sql: string, params?: readonly unknown[]): Promise<void> {
+    try {
+      if (params && params.length > 0) await this.#conn.run(sql, params as never);
+      else await this.#conn.run(sql);
+    } catch (err) {
+      throw wrapSqlError(err, sql);
+    }
+  }
+
+  async table(sql: string, params?: readonly unknown[]): Promise<{ columns: string[]; rows: unknown[][] }> {
+    try {
+      const reader =
+        params && params.length > 0
+          ? await this.#conn.runAndReadAll(sql, params as never)
+          : await this.#conn.runAndReadAll(sql);
+      const columns = reader.columnNames();
+      const types = reader.columnTypes().map((t) => t.typeId);
+      const rows = reader.getRowsJS().map((r) => r.map((v, i) => toJs(v, types[i]!)));
+      return { columns, rows };
+    } catch (err) {
+      throw wrapSqlError(err, sql);
+    }
+  }
+
+  async all<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    const { columns, rows } = await this.table(sql, params);
+    return rows.map((r) => {
+      const o: Row = {};
+      columns.forEach((c, i) => {
+        o[c] = r[i];
+      });
+      return o as T;
+    });
+  }
+
+  async append(table: string, columns: readonly AppendColumn[], rows: Iterable<readonly unknown[]>): Promise<number> {
+    const ddl = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
+    await this.exec(`CREATE TABLE IF NOT EXISTS ${table} (${ddl})`);
+    const [schema, name] = table.includes('.') ? (table.split('.') as [string, string]) : [null, table];
+    const appender = await this.#conn.createAppender(name.replaceAll('"', ''), schema?.replaceAll('"', '') ?? null);
+    let n = 0;
+    try {
+      for (const row of rows) {
+        for (let i = 0; i < columns.length; i++) {
+          const v = row[i];
+          if (v === null || v === undefined) {
+            appender.appendNull();
+            continue;
+          }
+          switch (columns[i]!.type) {
+            case 'VARCHAR':
+              appender.appendVarchar(String(v));
+              break;
+            case 'BIGINT':
+              appender.appendBigInt(BigInt(v as number));
+              break;
+            case 'INTEGER':
+              appender.appendInteger(v as number);
+              break;
+            case 'DOUBLE':
+              appender.appendDouble(v as number);
+              break;
+            case 'BOOLEAN':
+              appender.appendBoolean(Boolean(v));
+              break;
+            case 'TIMESTAMP_MS':
+              appender.appendTimestampMilliseconds({ milliseconds: BigInt(v as number) } as never);
+              break;
+            case 'BLOB':
+              appender.appendBlob(v as Uint8Array);
+              break;
+          }
+        }
+        appender.endRow();
+        n++;
+      }
+      appender.flushSync();
+    } catch (err) {
+      throw wrapSqlError(err, `append into ${table}`);
+    } finally {
+      appender.closeSync();
+    }
+    return n;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#conn.closeSync();
+    this.#instance.closeSync();
+  }
+}
+
+/** Quotes an identifier for DuckDB SQL. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quotes a string literal for DuckDB SQL (for paths and names that cannot be bound as parameters). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** Opens an embedded DuckDB database (a file path, or ':memory:'). */
+export async function openDuckDb(path: string, options: OpenOptions = {}): Promise<SqlSession> {
+  const config: Record<string, string> = {};
+  if (options.readOnly) config['access_mode'] = 'READ_ONLY';
+  if (options.threads) config['threads'] = String(options.threads);
+  if (options.memoryLimit) config['memory_limit'] = options.memoryLimit;
+  try {
+    const instance = await DuckDBInstance.create(path, config);
+    const conn = await instance.connect();
+    return new DuckDbSession(instance, conn);
+  } catch (err) {
+    throw wrapSqlError(err, `open ${path}`);
+  }
+}

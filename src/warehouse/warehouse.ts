@@ -1,0 +1,27 @@
+import type { Row } from '../engine/duckdb.ts';
+
+/**
+ * The `Warehouse` contract: the database silver is loaded into and gold is built in. DuckDB now,
+ * Snowflake later; everything `load`, `build` and `serve` send to the database goes through it.
+ * Dialect differences stay behind implementations (and, for gold SQL, in dbt macros).
+ */
+export interface ColumnInfo {
+  readonly name: string;
+  readonly type: string;
+}
+
+export interface Warehouse {
+  /** Dialect name, as dbt adapters name it (`duckdb`, `snowflake`). */
+  readonly dialect: string;
+  /** Runs statements, discarding results. */
+  exec(sql: string, params?: readonly unknown[]): Promise<void>;
+  /** Runs a query and returns its rows. */
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs `fn` in one transaction: all of it commits, or none. */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /** Columns of a table or view, or undefined when it does not exist. */
+  columns(schema: string, name: string): Promise<ColumnInfo[] | undefined>;
+  /** Quotes an identifier in the dialect. */
+  quote(identifier: string): string;
+  close(): Promise<void>;
+}
