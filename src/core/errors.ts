@@ -57,7 +57,8 @@ export class MedallionError extends Error {
 
   /** The single line shown to users: code, what happened, what to do. */
   toUserLine(): string {
-    return `${this.code}: ${this.message}${this.hint ? ` ${this.hint}` : ''}`;
+    const message = /[.!?]$/.test(this.message.trim()) ? this.message.trim() : `${this.message.trim()}.`;
+    return `${this.code}: ${message}${this.hint ? ` ${this.hint}` : ''}`;
   }
 }
 

@@ -1,9 +1,12 @@
 import { pino } from 'pino';
 
-/** Structured JSON logs, always to stderr so that `--json` output on stdout stays clean. */
+/**
+ * Structured JSON logs, always to stderr so that `--json` output on stdout stays clean. The default
+ * level is `warn` (people read the progress lines); MEDALLION_LOG_LEVEL=info or debug for operations.
+ */
 export type Logger = pino.Logger;
 
-const level = process.env.MEDALLION_LOG_LEVEL ?? (process.env.NODE_ENV === 'test' ? 'warn' : 'info');
+const level = process.env.MEDALLION_LOG_LEVEL ?? 'warn';
 
 /** The process-wide root logger. Components take a child with `logger.child({ component })`. */
 export const logger: Logger = pino(

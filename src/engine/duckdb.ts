@@ -1,4 +1,10 @@
-import { type DuckDBConnection, DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  DuckDBTypeId,
+  StatementType,
+  timestampMillisValue,
+} from '@duckdb/node-api';
 import { MedallionError } from '../core/errors.ts';
 
 /** A row as Medallion code sees it: plain JSON-safe values (numbers, strings, booleans, null, arrays, objects). */
@@ -26,6 +32,8 @@ export interface SqlSession {
   table(sql: string, params?: readonly unknown[]): Promise<{ columns: string[]; rows: unknown[][] }>;
   /** Creates `table` (if needed) with `columns` and appends `rows` in bulk. */
   append(table: string, columns: readonly AppendColumn[], rows: Iterable<readonly unknown[]>): Promise<number>;
+  /** The kinds of the statements in `sql` (`select`, `explain`, `insert`, `copy`, …), without running them. */
+  statementKinds(sql: string): Promise<string[]>;
   /** Closes the session and, if it owns it, the database. */
   close(): Promise<void>;
 }
@@ -149,7 +157,7 @@ class DuckDbSession implements SqlSession {
               appender.appendBoolean(Boolean(v));
               break;
             case 'TIMESTAMP_MS':
-              appender.appendTimestampMilliseconds({ milliseconds: BigInt(v as number) } as never);
+              appender.appendTimestampMilliseconds(timestampMillisValue(BigInt(v as number)));
               break;
             case 'BLOB':
               appender.appendBlob(v as Uint8Array);
@@ -166,6 +174,20 @@ class DuckDbSession implements SqlSession {
       appender.closeSync();
     }
     return n;
+  }
+
+  async statementKinds(sql: string): Promise<string[]> {
+    try {
+      const extracted = await this.#conn.extractStatements(sql);
+      const kinds: string[] = [];
+      for (let i = 0; i < extracted.count; i++) {
+        const prepared = await extracted.prepare(i);
+        kinds.push((StatementType[prepared.statementType] ?? 'unknown').toLowerCase());
+      }
+      return kinds;
+    } catch (err) {
+      throw wrapSqlError(err, sql);
+    }
   }
 
   async close(): Promise<void> {

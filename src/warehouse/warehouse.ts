@@ -21,6 +21,18 @@ export interface Warehouse {
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /** Columns of a table or view, or undefined when it does not exist. */
   columns(schema: string, name: string): Promise<ColumnInfo[] | undefined>;
+  /**
+   * Loads Parquet files from the lake into `schema.table`: `append` adds their rows (creating the
+   * table from the files' schema when missing), `replace` swaps the table's content for theirs.
+   * Hive-style partition folders (`key=value/`) become columns when `hivePartitioning` is set.
+   * Returns the rows loaded. Runs inside the caller's transaction when there is one.
+   */
+  loadParquet(
+    schema: string,
+    table: string,
+    uris: readonly string[],
+    options: { mode: 'append' | 'replace'; hivePartitioning?: boolean },
+  ): Promise<number>;
   /** Quotes an identifier in the dialect. */
   quote(identifier: string): string;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { MedallionError } from '../../core/errors.ts';
-import { openDuckDb, quoteIdent, type Row, type SqlSession } from '../../engine/duckdb.ts';
+import { openDuckDb, quoteIdent, quoteLiteral, type Row, type SqlSession } from '../../engine/duckdb.ts';
 import type { ColumnInfo, Warehouse } from '../warehouse.ts';
 
 /** The default warehouse: one DuckDB database file under the data directory. */
@@ -75,6 +75,28 @@ export class DuckDbWarehouse implements Warehouse {
       [schema, name],
     );
     return rows.length === 0 ? undefined : rows.map((r) => ({ name: r.column_name, type: r.data_type }));
+  }
+
+  async loadParquet(
+    schema: string,
+    table: string,
+    uris: readonly string[],
+    options: { mode: 'append' | 'replace'; hivePartitioning?: boolean },
+  ): Promise<number> {
+    if (uris.length === 0) return 0;
+    const target = `${quoteIdent(schema)}.${quoteIdent(table)}`;
+    const source = `read_parquet([${uris.map(quoteLiteral).join(', ')}], union_by_name = true, hive_partitioning = ${
+      options.hivePartitioning ? 'true' : 'false'
+    })`;
+    await this.#session.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    if (options.mode === 'replace') {
+      await this.#session.exec(`CREATE OR REPLACE TABLE ${target} AS SELECT * FROM ${source}`);
+    } else {
+      await this.#session.exec(`CREATE TABLE IF NOT EXISTS ${target} AS SELECT * FROM ${source} LIMIT 0`);
+      await this.#session.exec(`INSERT INTO ${target} BY NAME SELECT * FROM ${source}`);
+    }
+    const rows = await this.#session.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${source}`);
+    return rows[0]!.n;
   }
 
   quote(identifier: string): string {

@@ -1,0 +1,73 @@
+import { existsSync } from 'node:fs';
+import type { PipelineProject } from '../config/project.ts';
+import { quoteIdent, quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
+import type { Storage } from '../storage/storage.ts';
+
+/** A relation `query` can read: its schema-qualified name and what it is. */
+export interface CatalogEntry {
+  readonly schema: 'bronze' | 'silver' | 'quarantine' | 'duplicates' | 'gold';
+  readonly name: string;
+  readonly kind: 'events' | 'reference' | 'model';
+}
+
+/** Name under which the warehouse is attached in a query session. */
+export const WAREHOUSE_ALIAS = 'warehouse';
+
+/**
+ * Makes every layer visible as schemas of a query session: `bronze.<dataset>`, `silver.<dataset>`,
+ * `quarantine.<dataset>`, `duplicates.<dataset>` as views over the lake's Parquet files, and
+ * `gold.<model>` from the warehouse, attached read-only. A dataset with no files yet has no view.
+ * Returns what was made visible and, when the warehouse could not be attached, why.
+ */
+export async function attachLayers(
+  engine: SqlSession,
+  project: PipelineProject,
+  storage: Storage,
+): Promise<{ entries: CatalogEntry[]; goldUnavailable?: string }> {
+  const entries: CatalogEntry[] = [];
+  for (const schema of ['bronze', 'silver', 'quarantine', 'duplicates', 'gold'] as const) {
+    await engine.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  }
+  const events = project.config.events.dataset;
+  const layers: [CatalogEntry['schema'], string, CatalogEntry['kind']][] = [
+    ['bronze', events, 'events'],
+    ['silver', events, 'events'],
+    ['quarantine', events, 'events'],
+    ['duplicates', events, 'events'],
+    ...project.config.reference.flatMap((r) => [
+      ['bronze', r.dataset, 'reference'] as [CatalogEntry['schema'], string, CatalogEntry['kind']],
+      ['silver', r.dataset, 'reference'] as [CatalogEntry['schema'], string, CatalogEntry['kind']],
+    ]),
+  ];
+  for (const [schema, name, kind] of layers) {
+    const files = await storage.list(`${schema}/${name}`);
+    if (files.length === 0) continue;
+    const hive = files.some((f) => f.key.includes('='));
+    const glob = `${storage.uri(`${schema}/${name}`)}/**/*.parquet`;
+    await engine.exec(
+      `CREATE OR REPLACE VIEW ${schema}.${quoteIdent(name)} AS SELECT * FROM read_parquet(${quoteLiteral(glob)}, union_by_name = true, hive_partitioning = ${hive})`,
+    );
+    entries.push({ schema, name, kind });
+  }
+  let goldUnavailable: string | undefined;
+  if (existsSync(project.paths.warehouse)) {
+    try {
+      await engine.exec(`ATTACH ${quoteLiteral(project.paths.warehouse)} AS ${WAREHOUSE_ALIAS} (READ_ONLY)`);
+      const tables = await engine.all<{ table_name: string }>(
+        `SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'gold' ORDER BY 1`,
+        [WAREHOUSE_ALIAS],
+      );
+      for (const t of tables) {
+        await engine.exec(
+          `CREATE OR REPLACE VIEW gold.${quoteIdent(t.table_name)} AS SELECT * FROM ${WAREHOUSE_ALIAS}.gold.${quoteIdent(t.table_name)}`,
+        );
+        entries.push({ schema: 'gold', name: t.table_name, kind: 'model' });
+      }
+    } catch (err) {
+      goldUnavailable = (err as Error).message;
+    }
+  } else {
+    goldUnavailable = 'the warehouse does not exist yet (run load and build)';
+  }
+  return { entries, goldUnavailable };
+}

@@ -1,0 +1,360 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PipelineProject } from '../config/project.ts';
+import { MedallionError } from '../core/errors.ts';
+import { logger, progress } from '../core/logger.ts';
+import { quoteIdent, quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
+import { parseBronzeFileName } from '../ingest/bronze-writer.ts';
+import type { Storage } from '../storage/storage.ts';
+import { type Contract, compileRules, loadContract, typedValueSql } from './contract.ts';
+import { hmacSql, pseudonymKey } from './pseudonym-key.ts';
+
+/** Counts of one refine run over the event dataset. */
+export interface RefineResult {
+  readonly bronzeFiles: number;
+  readonly records: number;
+  readonly silver: number;
+  readonly quarantine: number;
+  readonly duplicates: number;
+  readonly late: number;
+  readonly warnings: number;
+  readonly quarantineByRule: Readonly<Record<string, number>>;
+}
+
+/** Most bronze rows refined in one chunk (bounded memory; each chunk commits on its own). */
+const CHUNK_ROWS = 2_000_000;
+const STATE_DB = 'refine_state';
+
+/**
+ * bronze_to_silver. For the event dataset: every new bronze file is parsed, checked against the
+ * data contract (set-based SQL over the whole chunk), split into silver (typed, pseudonymized,
+ * flagged late by the watermark), quarantine (with every rule broken) and duplicates (an event id
+ * already seen in this chunk or in any earlier one). Reference datasets are copied to silver with
+ * exact duplicate rows removed (typing happens in the gold staging models).
+ *
+ * Every record is accounted for: silver + quarantine + duplicates = bronze. Output files are named
+ * after the chunk; the chunk's file list is committed as pending before writing, and the state
+ * (seen ids, watermarks, processed files) is committed after, so a crash in between redoes exactly
+ * the same chunk into the same file names.
+ */
+export async function runRefine(project: PipelineProject, storage: Storage, engine: SqlSession): Promise<RefineResult> {
+  await refineReference(project, storage, engine);
+  const contract = loadContract(project.resolve(project.config.events.contract));
+  const dataset = project.config.events.dataset;
+  await mkdir(project.paths.state, { recursive: true });
+  await engine.exec(
+    `ATTACH IF NOT EXISTS ${quoteLiteral(join(project.paths.state, `refine-${dataset}.duckdb`))} AS ${STATE_DB}`,
+  );
+  await engine.exec(`
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.processed_files (file VARCHAR PRIMARY KEY, chunk VARCHAR, refined_at TIMESTAMP);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.seen_ids (event_id VARCHAR PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.watermarks (wm_stream VARCHAR PRIMARY KEY, max_event_time TIMESTAMPTZ);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.pending (chunk VARCHAR, file VARCHAR);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.chunks (chunk VARCHAR PRIMARY KEY, records BIGINT, silver BIGINT, quarantine BIGINT,
+      duplicates BIGINT, late BIGINT, warnings BIGINT, refined_at TIMESTAMP);
+  `);
+  const key = await pseudonymKey(project);
+  const totals = { bronzeFiles: 0, records: 0, silver: 0, quarantine: 0, duplicates: 0, late: 0, warnings: 0 };
+  const byRule: Record<string, number> = {};
+  try {
+    for (const chunk of await planChunks(engine, storage, dataset)) {
+      const r = await refineChunk(project, storage, engine, contract, key, chunk);
+      totals.bronzeFiles += chunk.files.length;
+      totals.records += r.records;
+      totals.silver += r.silver;
+      totals.quarantine += r.quarantine;
+      totals.duplicates += r.duplicates;
+      totals.late += r.late;
+      totals.warnings += r.warnings;
+      for (const [rule, n] of Object.entries(r.quarantineByRule)) byRule[rule] = (byRule[rule] ?? 0) + n;
+      progress(
+        `refine: ${dataset}: ${r.records} bronze rows → silver ${r.silver} (late ${r.late}), quarantine ${r.quarantine}, duplicates ${r.duplicates}`,
+      );
+    }
+  } finally {
+    await engine.exec(`DETACH ${STATE_DB}`);
+  }
+  return { ...totals, quarantineByRule: byRule };
+}
+
+interface Chunk {
+  readonly id: string;
+  readonly files: readonly string[];
+}
+
+async function planChunks(engine: SqlSession, storage: Storage, dataset: string): Promise<Chunk[]> {
+  const pending = await engine.all<{ chunk: string; file: string }>(
+    `SELECT chunk, file FROM ${STATE_DB}.pending ORDER BY chunk, file`,
+  );
+  const chunks: Chunk[] = [];
+  const pendingFiles = new Set<string>();
+  for (const id of [...new Set(pending.map((p) => p.chunk))]) {
+    const files = pending.filter((p) => p.chunk === id).map((p) => p.file);
+    for (const f of files) pendingFiles.add(f);
+    chunks.push({ id, files });
+  }
+  const done = new Set(
+    (await engine.all<{ file: string }>(`SELECT file FROM ${STATE_DB}.processed_files`)).map((r) => r.file),
+  );
+  const fresh = (await storage.list(`bronze/${dataset}`))
+    .map((f) => ({ key: f.key, parsed: parseBronzeFileName(f.key.slice(f.key.lastIndexOf('/') + 1)) }))
+    .filter((f) => f.parsed && !done.has(f.key) && !pendingFiles.has(f.key))
+    .sort((a, b) =>
+      a.parsed!.stream === b.parsed!.stream
+        ? a.parsed!.firstOffset - b.parsed!.firstOffset
+        : a.parsed!.stream < b.parsed!.stream
+          ? -1
+          : 1,
+    );
+  let current: string[] = [];
+  let rows = 0;
+  const flush = () => {
+    if (current.length === 0) return;
+    chunks.push({ id: createHash('sha256').update(current.join('\n')).digest('hex').slice(0, 20), files: current });
+    current = [];
+    rows = 0;
+  };
+  for (const f of fresh) {
+    const n = f.parsed!.lastOffset - f.parsed!.firstOffset + 1;
+    if (rows > 0 && rows + n > CHUNK_ROWS) flush();
+    current.push(f.key);
+    rows += n;
+  }
+  flush();
+  return chunks;
+}
+
+interface ChunkResult {
+  readonly records: number;
+  readonly silver: number;
+  readonly quarantine: number;
+  readonly duplicates: number;
+  readonly late: number;
+  readonly warnings: number;
+  readonly quarantineByRule: Record<string, number>;
+}
+
+async function refineChunk(
+  project: PipelineProject,
+  storage: Storage,
+  engine: SqlSession,
+  contract: Contract,
+  key: Buffer,
+  chunk: Chunk,
+): Promise<ChunkResult> {
+  const dataset = project.config.events.dataset;
+  const log = logger.child({ component: 'refine', dataset, chunk: chunk.id });
+  await engine.exec(`BEGIN TRANSACTION`);
+  await engine.exec(`DELETE FROM ${STATE_DB}.pending WHERE chunk = ?`, [chunk.id]);
+  for (const f of chunk.files) await engine.exec(`INSERT INTO ${STATE_DB}.pending VALUES (?, ?)`, [chunk.id, f]);
+  await engine.exec(`COMMIT`);
+
+  const fileList = `[${chunk.files.map((f) => quoteLiteral(storage.uri(f))).join(', ')}]`;
+  const rules = compileRules(contract, (refDataset, column) => {
+    return `(SELECT DISTINCT ${quoteIdent(column)} AS v FROM read_parquet(${quoteLiteral(storage.uri(`silver/${refDataset}`))} || '/*.parquet'))`;
+  });
+  const ruleList = rules.map((r) => `CASE WHEN ${r.brokenWhen} THEN ${quoteLiteral(r.name)} END`).join(',\n');
+  const dropRules = [
+    quoteLiteral('malformed_json'),
+    ...rules.filter((r) => r.action !== 'warn').map((r) => quoteLiteral(r.name)),
+  ];
+  const warnRules = rules.filter((r) => r.action === 'warn').map((r) => quoteLiteral(r.name));
+  const failRules = rules.filter((r) => r.action === 'fail').map((r) => quoteLiteral(r.name));
+  const known = contract.fields.map((f) => quoteLiteral(f.name)).join(', ');
+  const lateness = project.config.events.allowedLatenessMinutes;
+
+  await engine.exec(`
+    CREATE OR REPLACE TEMP TABLE refine_in AS
+    SELECT b.*, CASE WHEN b.kafka_topic IS NULL THEN 'landing' ELSE b.stream END AS wm_stream,
+           CASE WHEN b.value IS NOT NULL AND json_valid(b.value) AND json_type(b.value::JSON) = 'OBJECT' THEN b.value::JSON END AS j
+    FROM read_parquet(${fileList}, union_by_name = true, hive_partitioning = false) b;
+
+    CREATE OR REPLACE TEMP TABLE refine_checked AS
+    SELECT *, CASE WHEN j IS NULL THEN ['malformed_json']
+                   ELSE list_filter([${ruleList}], x -> x IS NOT NULL) END AS violations
+    FROM refine_in;
+  `);
+  if (failRules.length > 0) {
+    const failing = await engine.all<{ n: number }>(
+      `SELECT count(*)::BIGINT AS n FROM refine_checked WHERE len(list_intersect(violations, [${failRules.join(', ')}])) > 0`,
+    );
+    if (failing[0]!.n > 0) {
+      throw new MedallionError(
+        'MDL_CONTRACT_INVALID',
+        `${failing[0]!.n} record(s) broke a contract rule whose action is fail; nothing of this batch was committed.`,
+        {
+          hint: 'Inspect the records with `medallion query`, fix the producer or change the rule, then run refine again.',
+        },
+      );
+    }
+  }
+  const typed = contract.fields
+    .map((f) => {
+      const v = typedValueSql(f);
+      if (f.pseudonymize) return `${hmacSql(key, v)} AS ${quoteIdent(f.name.replace(/_id$/, '') + '_key')}`;
+      return `${f.type === 'integer' ? `(${v})::INTEGER` : v} AS ${quoteIdent(f.name)}`;
+    })
+    .join(',\n');
+  const dropCond = `len(list_intersect(violations, [${dropRules.join(', ')}])) > 0`;
+  const warnCond = warnRules.length > 0 ? `len(list_intersect(violations, [${warnRules.join(', ')}])) > 0` : 'false';
+  const keyCol = quoteIdent(contract.key);
+  const timeCol = quoteIdent(contract.eventTime);
+  await engine.exec(`
+    CREATE OR REPLACE TEMP TABLE refine_valid AS
+    SELECT ${typed},
+           (${typedValueSql(contract.fields.find((f) => f.name === contract.eventTime)!)}) AT TIME ZONE ${quoteLiteral(contract.eventDateTimeZone)} AS _local_time,
+           CASE WHEN len(list_filter(json_keys(j), k -> NOT list_contains([${known}], k))) > 0
+                THEN to_json(map_from_entries(list_transform(list_filter(json_keys(j), k -> NOT list_contains([${known}], k)),
+                                                             k -> {'key': k, 'value': j -> k})))::VARCHAR END AS _rescued_data,
+           ${warnCond} AS _has_warning, violations,
+           wm_stream, stream, stream_offset, kafka_topic, kafka_partition, kafka_offset, source_file, source_line, ingested_at
+    FROM refine_checked WHERE NOT (${dropCond});
+
+    CREATE OR REPLACE TEMP TABLE refine_scored AS
+    SELECT v.*,
+           row_number() OVER (PARTITION BY v.${keyCol} ORDER BY v.wm_stream, v.stream, v.stream_offset) AS _rn,
+           v.${keyCol} IN (SELECT event_id FROM ${STATE_DB}.seen_ids) AS _seen_before,
+           greatest(max(v.${timeCol}) OVER (PARTITION BY v.wm_stream ORDER BY v.stream, v.stream_offset
+                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), w.max_event_time) AS _watermark_base
+    FROM refine_valid v LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream);
+  `);
+  const refinedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
+  const silverCols = [
+    ...contract.fields.map((f) => quoteIdent(f.pseudonymize ? f.name.replace(/_id$/, '') + '_key' : f.name)),
+    `_local_time::DATE AS event_date`,
+    `coalesce(${timeCol} < _watermark_base - INTERVAL ${lateness} MINUTE, false) AS is_late`,
+    `_rescued_data`,
+    `CASE WHEN _has_warning THEN violations END AS warnings`,
+    `stream AS bronze_stream`,
+    `stream_offset AS bronze_offset`,
+    `kafka_topic`,
+    `kafka_partition`,
+    `kafka_offset`,
+    `source_file`,
+    `source_line`,
+    `ingested_at`,
+    `TIMESTAMP '${refinedAt}' AS refined_at`,
+  ].join(', ');
+  await engine.exec(`
+    CREATE OR REPLACE TEMP TABLE refine_silver AS
+    SELECT ${silverCols} FROM refine_scored WHERE _rn = 1 AND NOT _seen_before ORDER BY wm_stream, stream, stream_offset;
+    CREATE OR REPLACE TEMP TABLE refine_duplicates AS
+    SELECT ${keyCol} AS event_id, CASE WHEN _seen_before THEN 'earlier batch' ELSE 'same batch' END AS first_seen,
+           stream AS bronze_stream, stream_offset AS bronze_offset, kafka_topic, kafka_partition, kafka_offset, source_file, source_line,
+           ingested_at, TIMESTAMP '${refinedAt}' AS detected_at
+    FROM refine_scored WHERE _rn > 1 OR _seen_before ORDER BY stream, stream_offset;
+    CREATE OR REPLACE TEMP TABLE refine_quarantine AS
+    SELECT value AS raw_value, value_bytes AS raw_bytes, CASE WHEN j IS NOT NULL THEN j ->> ${quoteLiteral(contract.key)} END AS event_id,
+           violations, violations[1] AS reason, stream AS bronze_stream, stream_offset AS bronze_offset, kafka_topic, kafka_partition,
+           kafka_offset, source_file, source_line, ingested_at, TIMESTAMP '${refinedAt}' AS quarantined_at
+    FROM refine_checked WHERE ${dropCond.replaceAll('violations', 'refine_checked.violations')} ORDER BY stream, stream_offset;
+  `);
+
+  const counts = (
+    await engine.all<{
+      records: number;
+      silver: number;
+      quarantine: number;
+      duplicates: number;
+      late: number;
+      warnings: number;
+    }>(`
+      SELECT (SELECT count(*) FROM refine_in)::BIGINT AS records, (SELECT count(*) FROM refine_silver)::BIGINT AS silver,
+             (SELECT count(*) FROM refine_quarantine)::BIGINT AS quarantine, (SELECT count(*) FROM refine_duplicates)::BIGINT AS duplicates,
+             (SELECT count(*) FILTER (WHERE is_late) FROM refine_silver)::BIGINT AS late,
+             (SELECT count(*) FILTER (WHERE warnings IS NOT NULL) FROM refine_silver)::BIGINT AS warnings`)
+  )[0]!;
+  if (counts.silver + counts.quarantine + counts.duplicates !== counts.records) {
+    throw new MedallionError(
+      'MDL_INTERNAL',
+      `refine lost track of records in chunk ${chunk.id}: ${JSON.stringify(counts)}.`,
+      {
+        hint: 'This is a bug in Medallion; nothing was committed. Report it with the chunk id.',
+      },
+    );
+  }
+
+  const dates = await engine.all<{ d: string }>(
+    `SELECT DISTINCT event_date::VARCHAR AS d FROM refine_silver ORDER BY 1`,
+  );
+  for (const { d } of dates) {
+    await storage.putAtomic(`silver/${dataset}/event_date=${d}/part-${chunk.id}.parquet`, async (tmp) => {
+      await engine.exec(
+        `COPY (SELECT * EXCLUDE (event_date) FROM refine_silver WHERE event_date = DATE '${d}') TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    });
+  }
+  if (counts.quarantine > 0) {
+    await storage.putAtomic(`quarantine/${dataset}/part-${chunk.id}.parquet`, async (tmp) => {
+      await engine.exec(`COPY refine_quarantine TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    });
+  }
+  if (counts.duplicates > 0) {
+    await storage.putAtomic(`duplicates/${dataset}/part-${chunk.id}.parquet`, async (tmp) => {
+      await engine.exec(`COPY refine_duplicates TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    });
+  }
+  const byRuleRows = await engine.all<{ rule: string; n: number }>(
+    `SELECT rule, count(*)::BIGINT AS n FROM (SELECT unnest(violations) AS rule FROM refine_quarantine) GROUP BY rule ORDER BY n DESC, rule`,
+  );
+
+  await engine.exec(`BEGIN TRANSACTION`);
+  try {
+    await engine.exec(`
+      INSERT INTO ${STATE_DB}.seen_ids SELECT ${keyCol} FROM refine_silver;
+      INSERT OR REPLACE INTO ${STATE_DB}.watermarks
+        SELECT v.wm_stream, greatest(max(v.${timeCol}), any_value(w.max_event_time))
+        FROM refine_valid v LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream) GROUP BY v.wm_stream;
+      INSERT OR IGNORE INTO ${STATE_DB}.processed_files SELECT file, chunk, TIMESTAMP '${refinedAt}' FROM ${STATE_DB}.pending WHERE chunk = ${quoteLiteral(chunk.id)};
+      DELETE FROM ${STATE_DB}.pending WHERE chunk = ${quoteLiteral(chunk.id)};
+    `);
+    await engine.exec(
+      `INSERT OR REPLACE INTO ${STATE_DB}.chunks VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP '${refinedAt}')`,
+      [chunk.id, counts.records, counts.silver, counts.quarantine, counts.duplicates, counts.late, counts.warnings],
+    );
+    await engine.exec(`COMMIT`);
+  } catch (err) {
+    await engine.exec(`ROLLBACK`).catch(() => {});
+    throw err;
+  }
+  await engine.exec(`DROP TABLE refine_in; DROP TABLE refine_checked; DROP TABLE refine_valid; DROP TABLE refine_scored;
+                     DROP TABLE refine_silver; DROP TABLE refine_duplicates; DROP TABLE refine_quarantine;`);
+  log.info({ ...counts }, 'chunk refined');
+  return { ...counts, quarantineByRule: Object.fromEntries(byRuleRows.map((r) => [r.rule, r.n])) };
+}
+
+/**
+ * Reference datasets to silver: the newest bronze version of each file, with rows that repeat
+ * exactly (the locations file has some) kept once. Unchanged bronze → nothing written.
+ */
+async function refineReference(project: PipelineProject, storage: Storage, engine: SqlSession): Promise<void> {
+  for (const ref of project.config.reference) {
+    const files = await storage.list(`bronze/${ref.dataset}`);
+    if (files.length === 0) continue;
+    const newest = (
+      await engine.all<{ f: string }>(
+        `SELECT filename AS f FROM read_parquet([${files.map((f) => quoteLiteral(storage.uri(f.key))).join(', ')}], filename = true, union_by_name = true)
+         GROUP BY filename ORDER BY max(_ingested_at) DESC, filename DESC LIMIT 1`,
+      )
+    )[0]!.f;
+    const name = newest.slice(newest.lastIndexOf('/') + 1);
+    const target = `silver/${ref.dataset}/${name}`;
+    if (await storage.exists(target)) continue;
+    const dataColumns = (
+      await engine.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${quoteLiteral(newest)})`)
+    )
+      .map((c) => c.column_name)
+      .filter((c) => !c.startsWith('_'));
+    await storage.putAtomic(target, async (tmp) => {
+      await engine.exec(`
+        COPY (SELECT * EXCLUDE (_rn) FROM (
+                SELECT *, row_number() OVER (PARTITION BY ${dataColumns.map(quoteIdent).join(', ')} ORDER BY _source_row) AS _rn
+                FROM read_parquet(${quoteLiteral(newest)})) WHERE _rn = 1 ORDER BY _source_row)
+        TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+    });
+    for (const old of await storage.list(`silver/${ref.dataset}`))
+      if (old.key !== target) await storage.delete(old.key);
+    progress(`refine: reference ${ref.dataset} → ${target}`);
+  }
+}
