@@ -1,6 +1,4 @@
-import { join } from 'node:path';
-import { progress } from '../core/logger.ts';
-import { type IngestResult, runIngest } from '../ingest/ingest-job.ts';
+import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference, type ReferenceIngestResult } from '../ingest/reference-ingest.ts';
 import { type LoadResult, runLoad } from '../load/load-job.ts';
 import { loggedRun } from '../ops/run-log.ts';
@@ -10,29 +8,32 @@ import type { PipelineContext } from './context.ts';
 
 /** Options of the ingest step. */
 export interface IngestStepOptions {
-  /** Kafka brokers; undefined → the landing directory. */
+  /** Kafka brokers; undefined → MEDALLION_KAFKA_BROKERS, else the landing directory. */
   readonly kafka?: string;
   readonly once: boolean;
   readonly signal?: AbortSignal;
 }
 
+/** Counts of one ingest step. */
+export interface IngestStepResult {
+  readonly reference: ReferenceIngestResult[];
+  readonly events: { readonly batches: number; readonly records: number; readonly files: number };
+}
+
 /** The ingest job: reference files, then the event stream, into bronze. */
-export async function ingestStep(
-  ctx: PipelineContext,
-  options: IngestStepOptions,
-  parentRunId?: string,
-): Promise<{ reference: ReferenceIngestResult[]; events: Omit<IngestResult, 'files'> & { files: number } }> {
+export function ingestStep(ctx: PipelineContext, options: IngestStepOptions, parentRunId?: string): Promise<IngestStepResult> {
   return loggedRun(
     ctx.project.paths,
     'ingest',
     async () => {
       const reference = await ingestReference(ctx.project, ctx.storage, ctx.engine);
-      const source = await createEventSource(ctx.project, options.kafka);
-      const r = await runIngest(ctx.project, source, ctx.storage, ctx.engine, {
-        once: options.once,
-        signal: options.signal,
-      });
-      return { reference, events: { batches: r.batches, records: r.records, files: r.files.length } };
+      const session = await IngestSession.open(ctx.project, await createEventSource(ctx.project, options.kafka), ctx.storage, ctx.engine);
+      try {
+        const r = await session.pump({ until: options.once ? 'caught-up' : 'forever', signal: options.signal });
+        return { reference, events: { batches: r.batches, records: r.records, files: r.files.length } };
+      } finally {
+        await session.close();
+      }
     },
     parentRunId,
   );
@@ -45,20 +46,5 @@ export function refineStep(ctx: PipelineContext, parentRunId?: string): Promise<
 
 /** The load job: silver → warehouse. */
 export function loadStep(ctx: PipelineContext, parentRunId?: string): Promise<LoadResult> {
-  return loggedRun(
-    ctx.project.paths,
-    'load',
-    async () => runLoad(ctx.project, ctx.storage, await ctx.warehouse()),
-    parentRunId,
-  );
-}
-
-/** Where the landing directory of the event dataset is. */
-export function landingDir(ctx: PipelineContext): string {
-  return join(ctx.project.paths.landing, ctx.project.config.events.dataset);
-}
-
-/** Prints a one-line progress message prefixed with the step name. */
-export function stepProgress(step: string, message: string): void {
-  progress(`${step}: ${message}`);
+  return loggedRun(ctx.project.paths, 'load', async () => runLoad(ctx.project, ctx.storage, await ctx.warehouse()), parentRunId);
 }

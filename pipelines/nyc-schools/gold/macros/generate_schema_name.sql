@@ -1,0 +1,4 @@
+{#- Gold models live in the target schema itself (gold.<model>), or in a custom schema named as is. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+  {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}
