@@ -32,6 +32,6 @@ const node = major >= 24 ? process.execPath : join(root, 'node_modules', 'node',
 const r = spawnSync(
   node,
   ['--test', '--test-concurrency=1', '--test-timeout=900000', '--test-reporter=spec', ...flags, ...files],
-  { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
+  { cwd: root, stdio: 'inherit', env: { MEDALLION_QUIET: '1', ...process.env, NODE_ENV: 'test' } },
 );
 process.exit(r.status ?? 1);
