@@ -6,6 +6,10 @@ import {
   timestampMillisValue,
 } from '@duckdb/node-api';
 import { MedallionError } from '../core/errors.ts';
+import { logger } from '../core/logger.ts';
+
+const sqlLog = logger.child({ component: 'sql' });
+const traceSql = sqlLog.isLevelEnabled('debug');
 
 /** A row as Medallion code sees it: plain JSON-safe values (numbers, strings, booleans, null, arrays, objects). */
 export type Row = Record<string, unknown>;
@@ -92,9 +96,11 @@ class DuckDbSession implements SqlSession {
   }
 
   async exec(sql: string, params?: readonly unknown[]): Promise<void> {
+    const started = traceSql ? performance.now() : 0;
     try {
       if (params && params.length > 0) await this.#conn.run(sql, params as never);
       else await this.#conn.run(sql);
+      if (traceSql) sqlLog.debug({ ms: Math.round(performance.now() - started), sql: sql.trim().slice(0, 160) }, 'sql');
     } catch (err) {
       throw wrapSqlError(err, sql);
     }

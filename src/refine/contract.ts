@@ -103,16 +103,22 @@ const JSON_TYPES: Record<ContractField['type'], string> = {
   timestamp: `IN ('VARCHAR')`,
 };
 
-/** The SQL expression extracting a field's typed value from `j` (NULL when absent or of another type). */
-export function typedValueSql(f: ContractField): string {
-  const path = quoteLiteral(`$.${f.name}`);
+/**
+ * How compiled SQL reaches a field's raw JSON value. Refine extracts every contract field once per
+ * record (one parse of the document) into a list; `fieldJson(f)` names the element of that list.
+ */
+export type FieldJson = (field: ContractField) => string;
+
+/** The SQL expression of a field's typed value (NULL when absent or of another JSON type). */
+export function typedValueSql(f: ContractField, fieldJson: FieldJson): string {
+  const raw = fieldJson(f);
   switch (f.type) {
     case 'string':
-      return `CASE WHEN json_type(j, ${path}) = 'VARCHAR' THEN json_extract_string(j, ${path}) END`;
+      return `CASE WHEN json_type(${raw}) = 'VARCHAR' THEN (${raw}) ->> '$' END`;
     case 'integer':
-      return `CASE WHEN json_type(j, ${path}) IN ('UBIGINT', 'BIGINT') THEN TRY_CAST(json_extract_string(j, ${path}) AS BIGINT) END`;
+      return `CASE WHEN json_type(${raw}) IN ('UBIGINT', 'BIGINT') THEN TRY_CAST((${raw}) ->> '$' AS BIGINT) END`;
     case 'timestamp':
-      return `CASE WHEN json_type(j, ${path}) = 'VARCHAR' THEN TRY_CAST(json_extract_string(j, ${path}) AS TIMESTAMPTZ) END`;
+      return `CASE WHEN json_type(${raw}) = 'VARCHAR' THEN TRY_CAST((${raw}) ->> '$' AS TIMESTAMPTZ) END`;
   }
 }
 
@@ -123,18 +129,19 @@ export function typedValueSql(f: ContractField): string {
  */
 export function compileRules(
   contract: Contract,
+  fieldJson: FieldJson,
   referenceSql: (dataset: string, column: string) => string,
 ): CompiledRule[] {
   const rules: CompiledRule[] = [];
   for (const f of contract.fields) {
-    const path = quoteLiteral(`$.${f.name}`);
-    const present = `json_type(j, ${path}) IS NOT NULL AND json_type(j, ${path}) <> 'NULL'`;
-    const value = typedValueSql(f);
-    if (f.required) rules.push({ name: `${f.name}.required`, action: f.action, brokenWhen: `NOT (${present})` });
+    const raw = fieldJson(f);
+    const present = `coalesce(json_type(${raw}) <> 'NULL', false)`;
+    const value = typedValueSql(f, fieldJson);
+    if (f.required) rules.push({ name: `${f.name}.required`, action: f.action, brokenWhen: `NOT ${present}` });
     rules.push({
       name: `${f.name}.type`,
       action: f.action,
-      brokenWhen: `(${present}) AND (json_type(j, ${path}) NOT ${JSON_TYPES[f.type]} OR (${value}) IS NULL)`,
+      brokenWhen: `${present} AND (json_type(${raw}) NOT ${JSON_TYPES[f.type]} OR (${value}) IS NULL)`,
     });
     if (f.accepted) {
       const list = f.accepted.map((v) => (typeof v === 'number' ? String(v) : quoteLiteral(v))).join(', ');

@@ -151,7 +151,10 @@ async function refineChunk(
   await engine.exec(`COMMIT`);
 
   const fileList = `[${chunk.files.map((f) => quoteLiteral(storage.uri(f))).join(', ')}]`;
-  const rules = compileRules(contract, (refDataset, column) => {
+  const fieldIndex = new Map(contract.fields.map((f, i) => [f.name, i + 1]));
+  const fieldJson = (f: { name: string }) => `_f[${fieldIndex.get(f.name)}]`;
+  const paths = contract.fields.map((f) => quoteLiteral(`$.${f.name}`)).join(', ');
+  const rules = compileRules(contract, fieldJson, (refDataset, column) => {
     return `(SELECT DISTINCT ${quoteIdent(column)} AS v FROM read_parquet(${quoteLiteral(storage.uri(`silver/${refDataset}`))} || '/*.parquet'))`;
   });
   const ruleList = rules.map((r) => `CASE WHEN ${r.brokenWhen} THEN ${quoteLiteral(r.name)} END`).join(',\n');
@@ -164,16 +167,49 @@ async function refineChunk(
   const known = contract.fields.map((f) => quoteLiteral(f.name)).join(', ');
   const lateness = project.config.events.allowedLatenessMinutes;
 
-  await engine.exec(`
-    CREATE OR REPLACE TEMP TABLE refine_in AS
-    SELECT b.*, CASE WHEN b.kafka_topic IS NULL THEN 'landing' ELSE b.stream END AS wm_stream,
-           CASE WHEN b.value IS NOT NULL AND json_valid(b.value) AND json_type(b.value::JSON) = 'OBJECT' THEN b.value::JSON END AS j
-    FROM read_parquet(${fileList}, union_by_name = true, hive_partitioning = false) b;
+  const typed = contract.fields
+    .map((f) => {
+      const v = typedValueSql(f, fieldJson);
+      if (f.pseudonymize) return `${hmacSql(key, v)} AS ${quoteIdent(f.name.replace(/_id$/, '') + '_key')}`;
+      return `${f.type === 'integer' ? `(${v})::INTEGER` : v} AS ${quoteIdent(f.name)}`;
+    })
+    .join(',\n');
+  const dropCond = `len(list_intersect(violations, [${dropRules.join(', ')}])) > 0`;
+  const warnCond = warnRules.length > 0 ? `len(list_intersect(violations, [${warnRules.join(', ')}])) > 0` : 'false';
+  const keyCol = quoteIdent(contract.key);
+  const timeCol = quoteIdent(contract.eventTime);
+  const timeField = contract.fields.find((f) => f.name === contract.eventTime)!;
+  const unknownKeys = `list_filter(_keys, k -> NOT list_contains([${known}], k))`;
 
+  // One pass over the chunk: parse once, extract every contract field once, check every rule, and
+  // keep only slim typed columns (the raw value is kept for quarantined records alone).
+  await engine.exec(`
     CREATE OR REPLACE TEMP TABLE refine_checked AS
-    SELECT *, CASE WHEN j IS NULL THEN ['malformed_json']
-                   ELSE list_filter([${ruleList}], x -> x IS NOT NULL) END AS violations
-    FROM refine_in;
+    WITH src AS (
+      SELECT b.value, b.value_bytes, b.stream, b.stream_offset, b.kafka_topic, b.kafka_partition, b.kafka_offset,
+             b.source_file, b.source_line, b.ingested_at,
+             CASE WHEN b.kafka_topic IS NULL THEN 'landing' ELSE b.stream END AS wm_stream,
+             CASE WHEN b.value IS NOT NULL AND json_valid(b.value) AND json_type(b.value::JSON) = 'OBJECT' THEN b.value::JSON END AS j
+      FROM read_parquet(${fileList}, union_by_name = true, hive_partitioning = false) b
+    ), fields AS (
+      SELECT *, json_extract(j, [${paths}]) AS _f, json_keys(j) AS _keys FROM src
+    ), checked AS (
+      SELECT *, CASE WHEN j IS NULL THEN ['malformed_json'] ELSE list_filter([${ruleList}], x -> x IS NOT NULL) END AS violations
+      FROM fields
+    ), flagged AS (
+      SELECT *, ${dropCond} AS _dropped, ${warnCond} AS _has_warning FROM checked
+    )
+    SELECT wm_stream, stream, stream_offset, kafka_topic, kafka_partition, kafka_offset, source_file, source_line, ingested_at,
+           violations, _dropped, _has_warning,
+           CASE WHEN _dropped THEN value END AS raw_value,
+           CASE WHEN _dropped THEN value_bytes END AS raw_bytes,
+           CASE WHEN _dropped AND j IS NOT NULL THEN j ->> ${quoteLiteral(contract.key)} END AS raw_event_id,
+           ${typed},
+           (${typedValueSql(timeField, fieldJson)}) AT TIME ZONE ${quoteLiteral(contract.eventDateTimeZone)} AS _local_time,
+           CASE WHEN NOT _dropped AND len(${unknownKeys}) > 0
+                THEN to_json(map_from_entries(list_transform(${unknownKeys}, k -> {'key': k, 'value': j -> k})))::VARCHAR
+           END AS _rescued_data
+    FROM flagged;
   `);
   if (failRules.length > 0) {
     const failing = await engine.all<{ n: number }>(
@@ -189,35 +225,17 @@ async function refineChunk(
       );
     }
   }
-  const typed = contract.fields
-    .map((f) => {
-      const v = typedValueSql(f);
-      if (f.pseudonymize) return `${hmacSql(key, v)} AS ${quoteIdent(f.name.replace(/_id$/, '') + '_key')}`;
-      return `${f.type === 'integer' ? `(${v})::INTEGER` : v} AS ${quoteIdent(f.name)}`;
-    })
-    .join(',\n');
-  const dropCond = `len(list_intersect(violations, [${dropRules.join(', ')}])) > 0`;
-  const warnCond = warnRules.length > 0 ? `len(list_intersect(violations, [${warnRules.join(', ')}])) > 0` : 'false';
-  const keyCol = quoteIdent(contract.key);
-  const timeCol = quoteIdent(contract.eventTime);
+  // Dedup (first occurrence in stream order wins; ids seen in earlier chunks are duplicates) and the
+  // watermark base (newest event time before each record in its watermark stream, or from state).
   await engine.exec(`
-    CREATE OR REPLACE TEMP TABLE refine_valid AS
-    SELECT ${typed},
-           (${typedValueSql(contract.fields.find((f) => f.name === contract.eventTime)!)}) AT TIME ZONE ${quoteLiteral(contract.eventDateTimeZone)} AS _local_time,
-           CASE WHEN len(list_filter(json_keys(j), k -> NOT list_contains([${known}], k))) > 0
-                THEN to_json(map_from_entries(list_transform(list_filter(json_keys(j), k -> NOT list_contains([${known}], k)),
-                                                             k -> {'key': k, 'value': j -> k})))::VARCHAR END AS _rescued_data,
-           ${warnCond} AS _has_warning, violations,
-           wm_stream, stream, stream_offset, kafka_topic, kafka_partition, kafka_offset, source_file, source_line, ingested_at
-    FROM refine_checked WHERE NOT (${dropCond});
-
     CREATE OR REPLACE TEMP TABLE refine_scored AS
-    SELECT v.*,
+    SELECT v.* EXCLUDE (raw_value, raw_bytes, raw_event_id, _dropped),
            row_number() OVER (PARTITION BY v.${keyCol} ORDER BY v.wm_stream, v.stream, v.stream_offset) AS _rn,
            v.${keyCol} IN (SELECT event_id FROM ${STATE_DB}.seen_ids) AS _seen_before,
            greatest(max(v.${timeCol}) OVER (PARTITION BY v.wm_stream ORDER BY v.stream, v.stream_offset
                                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), w.max_event_time) AS _watermark_base
-    FROM refine_valid v LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream);
+    FROM refine_checked v LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream)
+    WHERE NOT v._dropped;
   `);
   const refinedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
   const silverCols = [
@@ -245,10 +263,10 @@ async function refineChunk(
            ingested_at, TIMESTAMP '${refinedAt}' AS detected_at
     FROM refine_scored WHERE _rn > 1 OR _seen_before ORDER BY stream, stream_offset;
     CREATE OR REPLACE TEMP TABLE refine_quarantine AS
-    SELECT value AS raw_value, value_bytes AS raw_bytes, CASE WHEN j IS NOT NULL THEN j ->> ${quoteLiteral(contract.key)} END AS event_id,
+    SELECT raw_value, raw_bytes, raw_event_id AS event_id,
            violations, violations[1] AS reason, stream AS bronze_stream, stream_offset AS bronze_offset, kafka_topic, kafka_partition,
            kafka_offset, source_file, source_line, ingested_at, TIMESTAMP '${refinedAt}' AS quarantined_at
-    FROM refine_checked WHERE ${dropCond.replaceAll('violations', 'refine_checked.violations')} ORDER BY stream, stream_offset;
+    FROM refine_checked WHERE _dropped ORDER BY stream, stream_offset;
   `);
 
   const counts = (
@@ -260,7 +278,7 @@ async function refineChunk(
       late: number;
       warnings: number;
     }>(`
-      SELECT (SELECT count(*) FROM refine_in)::BIGINT AS records, (SELECT count(*) FROM refine_silver)::BIGINT AS silver,
+      SELECT (SELECT count(*) FROM refine_checked)::BIGINT AS records, (SELECT count(*) FROM refine_silver)::BIGINT AS silver,
              (SELECT count(*) FROM refine_quarantine)::BIGINT AS quarantine, (SELECT count(*) FROM refine_duplicates)::BIGINT AS duplicates,
              (SELECT count(*) FILTER (WHERE is_late) FROM refine_silver)::BIGINT AS late,
              (SELECT count(*) FILTER (WHERE warnings IS NOT NULL) FROM refine_silver)::BIGINT AS warnings`)
@@ -305,7 +323,7 @@ async function refineChunk(
       INSERT INTO ${STATE_DB}.seen_ids SELECT ${keyCol} FROM refine_silver;
       INSERT OR REPLACE INTO ${STATE_DB}.watermarks
         SELECT v.wm_stream, greatest(max(v.${timeCol}), any_value(w.max_event_time))
-        FROM refine_valid v LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream) GROUP BY v.wm_stream;
+        FROM refine_checked v LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream) WHERE NOT v._dropped GROUP BY v.wm_stream;
       INSERT OR IGNORE INTO ${STATE_DB}.processed_files SELECT file, chunk, TIMESTAMP '${refinedAt}' FROM ${STATE_DB}.pending WHERE chunk = ${quoteLiteral(chunk.id)};
       DELETE FROM ${STATE_DB}.pending WHERE chunk = ${quoteLiteral(chunk.id)};
     `);
@@ -318,7 +336,7 @@ async function refineChunk(
     await engine.exec(`ROLLBACK`).catch(() => {});
     throw err;
   }
-  await engine.exec(`DROP TABLE refine_in; DROP TABLE refine_checked; DROP TABLE refine_valid; DROP TABLE refine_scored;
+  await engine.exec(`DROP TABLE refine_checked; DROP TABLE refine_scored;
                      DROP TABLE refine_silver; DROP TABLE refine_duplicates; DROP TABLE refine_quarantine;`);
   log.info({ ...counts }, 'chunk refined');
   return { ...counts, quarantineByRule: Object.fromEntries(byRuleRows.map((r) => [r.rule, r.n])) };
