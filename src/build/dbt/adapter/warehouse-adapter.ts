@@ -1,0 +1,136 @@
+import type { ColumnInfo, Warehouse } from '../../../warehouse/warehouse.ts';
+import type { Relation } from '../compile/relation.ts';
+
+/**
+ * What the dbt runner sends to the database, in one place (dbt-core's "adapter" role): schema and
+ * relation DDL, relation lookups and the few dialect expressions snapshots need. Everything goes
+ * through the `Warehouse` contract; what differs by dialect (DuckDB now, Snowflake later) is in
+ * `DIALECTS`, so a new warehouse adds an entry, not a code path.
+ */
+interface Dialect {
+  /** dbt's `snapshot_hash_arguments`: md5 of the arguments cast to text, `|`-separated. */
+  hash(args: readonly string[]): string;
+  /** dbt's `snapshot_get_time()`. */
+  readonly now: string;
+  /** `ALTER TABLE … RENAME TO …` target: DuckDB wants the bare name, Snowflake the qualified one. */
+  renameTarget(to: Relation): string;
+}
+
+const DEFAULT_DIALECT: Dialect = {
+  hash: (args) => `md5(${args.map((a) => `coalesce(cast(${a} as varchar ), '')`).join(" || '|' || ")})`,
+  now: 'current_timestamp',
+  renameTarget: (to) => to.render(),
+};
+
+const DIALECTS: Record<string, Dialect> = {
+  duckdb: {
+    ...DEFAULT_DIALECT,
+    now: 'now()::timestamp',
+    renameTarget: (to) => `"${to.identifier.replaceAll('"', '""')}"`,
+  },
+};
+
+export type RelationKind = 'table' | 'view';
+
+/** Strips what cannot end a subquery: trailing semicolons and blank space. */
+export function asSubquery(sql: string): string {
+  return sql.replace(/[\s;]+$/, '');
+}
+
+export class WarehouseAdapter {
+  readonly warehouse: Warehouse;
+  readonly #dialect: Dialect;
+  readonly #schemas = new Set<string>();
+
+  constructor(warehouse: Warehouse) {
+    this.warehouse = warehouse;
+    this.#dialect = DIALECTS[warehouse.dialect] ?? DEFAULT_DIALECT;
+  }
+
+  get type(): string {
+    return this.warehouse.dialect;
+  }
+
+  quote(identifier: string): string {
+    return this.warehouse.quote(identifier);
+  }
+
+  hash(args: readonly string[]): string {
+    return this.#dialect.hash(args);
+  }
+
+  get now(): string {
+    return this.#dialect.now;
+  }
+
+  async ensureSchema(schema: string): Promise<void> {
+    if (this.#schemas.has(schema)) return;
+    await this.warehouse.exec(`create schema if not exists ${this.quote(schema)}`);
+    this.#schemas.add(schema);
+  }
+
+  async relationKind(relation: Relation): Promise<RelationKind | undefined> {
+    const rows = await this.warehouse.query<{ table_type: string }>(
+      `select table_type from information_schema.tables
+       where table_schema = ? and table_name = ? and table_catalog = current_database()`,
+      [relation.schema, relation.identifier],
+    );
+    const t = rows[0]?.table_type;
+    if (t === undefined) return undefined;
+    return /view/i.test(t) ? 'view' : 'table';
+  }
+
+  columns(relation: Relation): Promise<ColumnInfo[] | undefined> {
+    return this.warehouse.columns(relation.schema, relation.identifier);
+  }
+
+  async drop(relation: Relation, kind: RelationKind): Promise<void> {
+    await this.warehouse.exec(`drop ${kind} if exists ${relation.render()}`);
+  }
+
+  /** The view materialization: replaces whatever relation has the name with a view of `sql`. */
+  async createView(relation: Relation, sql: string): Promise<string[]> {
+    await this.ensureSchema(relation.schema);
+    const statements: string[] = [];
+    await this.warehouse.transaction(async () => {
+      if ((await this.relationKind(relation)) === 'table') {
+        statements.push(`drop table if exists ${relation.render()}`);
+        await this.drop(relation, 'table');
+      }
+      const create = `create or replace view ${relation.render()} as (\n${asSubquery(sql)}\n)`;
+      statements.push(create);
+      await this.warehouse.exec(create);
+    });
+    return statements;
+  }
+
+  /**
+   * The table materialization: builds `<name>__dbt_tmp` first, then swaps it in within one
+   * transaction, so readers see the old table or the new one, never none or half of one.
+   */
+  async createTable(relation: Relation, sql: string): Promise<string[]> {
+    await this.ensureSchema(relation.schema);
+    const tmp = relation.withIdentifier(`${relation.identifier}__dbt_tmp`);
+    const statements = [
+      `drop table if exists ${tmp.render()}`,
+      `create table ${tmp.render()} as (\n${asSubquery(sql)}\n)`,
+    ];
+    for (const s of statements) await this.warehouse.exec(s);
+    try {
+      await this.warehouse.transaction(async () => {
+        const kind = await this.relationKind(relation);
+        if (kind) {
+          statements.push(`drop ${kind} if exists ${relation.render()}`);
+          await this.drop(relation, kind);
+        }
+        const rename = `alter table ${tmp.render()} rename to ${this.#dialect.renameTarget(relation)}`;
+        statements.push(rename);
+        await this.warehouse.exec(rename);
+      });
+    } catch (err) {
+      await this.drop(tmp, 'table').catch(() => {});
+      throw err;
+    }
+    return statements;
+  }
+}

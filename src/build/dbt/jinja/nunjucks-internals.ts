@@ -1,0 +1,52 @@
+/**
+ * The nunjucks members Medallion's Jinja layer patches or extends. nunjucks ships no types for its
+ * internals (runtime, compiler, parser, nodes); this file names the few used, so that the casts
+ * live in one place. nunjucks is pinned to an exact version in package.json for that reason.
+ */
+import nunjucks from 'nunjucks';
+
+export interface NunjucksNode {
+  readonly lineno: number;
+  readonly colno: number;
+  [field: string]: unknown;
+}
+
+export interface NunjucksRuntime {
+  memberLookup: (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
+  suppressValue: (val: unknown, autoescape: boolean) => unknown;
+  ensureDefined: (val: unknown, lineno: number, colno: number) => unknown;
+  [helper: string]: unknown;
+}
+
+export interface NunjucksCompilerProto {
+  compile(node: NunjucksNode, frame: unknown): void;
+  _emit(code: string): void;
+  compileMod(node: NunjucksNode, frame: unknown): void;
+  compileConcat(node: NunjucksNode, frame: unknown): void;
+  compileGroup(node: NunjucksNode, frame: unknown): void;
+  _compileAggregate(node: NunjucksNode, frame: unknown, start: string, end: string): void;
+}
+
+export interface NunjucksParser {
+  nextToken(): { value: string; lineno: number; colno: number };
+  parseExpression(): NunjucksNode;
+  advanceAfterBlockEnd(name?: string): void;
+  fail(message: string, lineno?: number, colno?: number): never;
+}
+
+export interface NunjucksNodes {
+  NodeList: new (lineno: number, colno: number) => NunjucksNode & { addChild(n: NunjucksNode): void };
+  CallExtension: new (ext: unknown, prop: string, args: NunjucksNode, contentArgs?: unknown[]) => NunjucksNode;
+}
+
+interface NunjucksModule {
+  runtime: NunjucksRuntime;
+  lib: { TemplateError: new (message: string, lineno?: number, colno?: number) => Error };
+  compiler: { Compiler: { prototype: NunjucksCompilerProto } };
+  nodes: NunjucksNodes;
+  installJinjaCompat(): void;
+}
+
+/** The nunjucks module with its internals typed. */
+export const nunjucksInternals = nunjucks as unknown as NunjucksModule;
+export { nunjucks };

@@ -1,0 +1,58 @@
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import { MedallionError } from '../../../core/errors.ts';
+
+/** A parsed YAML file that can tell the line of any of its values, for error messages. */
+export interface YamlFile {
+  /** Path relative to the project (as errors show it). */
+  readonly file: string;
+  readonly data: unknown;
+  /** 1-based line of the value at `path` (keys and list indexes), or of its nearest parent. */
+  lineOf(path: readonly (string | number)[]): number | undefined;
+}
+
+/** Parses YAML text; syntax errors become MDL_DBT_PROJECT_INVALID naming file and line. */
+export function parseYaml(text: string, file: string): YamlFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const line = first.linePos?.[0]?.line;
+    throw new MedallionError(
+      'MDL_DBT_PROJECT_INVALID',
+      `${file}${line ? `:${line}` : ''}: invalid YAML: ${first.message.split('\n')[0]}`,
+      { hint: 'Fix the YAML syntax at that line (indentation, colons, quotes).', details: { file, line } },
+    );
+  }
+  const data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  return {
+    file,
+    data: data ?? {},
+    lineOf(path) {
+      for (let n = path.length; n >= 0; n--) {
+        const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
+        if (node && typeof node === 'object' && node.range) return lineCounter.linePos(node.range[0]).line;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Reads and parses a YAML file. */
+export async function readYamlFile(absolutePath: string, file: string): Promise<YamlFile> {
+  return parseYaml(await readFile(absolutePath, 'utf8'), file);
+}
+
+/** An MDL_DBT_PROJECT_INVALID error located in a YAML file. */
+export function yamlError(
+  yaml: YamlFile,
+  path: readonly (string | number)[],
+  message: string,
+  hint: string,
+): MedallionError {
+  const line = yaml.lineOf(path);
+  return new MedallionError('MDL_DBT_PROJECT_INVALID', `${yaml.file}${line ? `:${line}` : ''}: ${message}`, {
+    hint,
+    details: { file: yaml.file, line },
+  });
+}

@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { writeTextAtomic } from '../../../core/fs-atomic.ts';
+import type { DbtNode, Manifest } from '../graph/manifest.ts';
+import type { DbtCommand, DbtNodeResult } from '../types.ts';
+
+/**
+ * dbt's artifacts, in their documented shapes (dbt docs "Manifest JSON file" v12 and "Run results
+ * JSON file" v6): the fields tools read most are there; exact schema conformance comes with the
+ * dbt-core compatibility work. Compiled SQL goes to `compiled/<project>/<file>` as dbt writes it.
+ */
+export const MEDALLION_DBT_VERSION = 'medallion-dbt-0.1.0';
+
+/** Where a node's compiled SQL is written, relative to the target folder. */
+export function compiledPath(projectName: string, node: DbtNode): string {
+  if (node.testMetadata) return join('compiled', projectName, node.originalFilePath, `${node.fileName}.sql`);
+  return join('compiled', projectName, node.originalFilePath);
+}
+
+export async function writeCompiled(
+  targetPath: string,
+  projectName: string,
+  node: DbtNode,
+  sql: string,
+): Promise<string> {
+  const rel = compiledPath(projectName, node);
+  await writeTextAtomic(join(targetPath, rel), sql.endsWith('\n') ? sql : `${sql}\n`);
+  return rel;
+}
+
+function nodeJson(node: DbtNode, compiled: Map<string, string>): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    unique_id: node.uniqueId,
+    resource_type: node.resourceType,
+    name: node.name,
+    package_name: node.packageName,
+    path: node.path,
+    original_file_path: node.originalFilePath,
+    fqn: node.fqn,
+    language: 'sql',
+    raw_code: node.rawCode,
+    checksum: { name: 'sha256', checksum: createHash('sha256').update(node.rawCode).digest('hex') },
+    database: node.relation?.database ?? null,
+    schema: node.relation?.schema ?? null,
+    alias: node.relation?.identifier ?? node.name,
+    relation_name: node.relation?.render() ?? null,
+    config: node.config,
+    tags: node.config['tags'] ?? [],
+    description: node.description,
+    columns: Object.fromEntries(
+      Object.values(node.columns).map((c) => [
+        c.name,
+        { name: c.name, description: c.description, data_type: c.dataType ?? null, meta: c.meta, tags: c.tags },
+      ]),
+    ),
+    refs: node.refs.map((r) => ({ name: r.name, package: r.package, version: null })),
+    sources: node.sources,
+    depends_on: node.dependsOn,
+  };
+  const code = compiled.get(node.uniqueId);
+  if (code !== undefined) {
+    out['compiled'] = true;
+    out['compiled_code'] = code;
+  }
+  if (node.testMetadata) {
+    out['test_metadata'] = {
+      name: node.testMetadata.name,
+      kwargs: node.testMetadata.kwargs,
+      namespace: node.testMetadata.namespace,
+    };
+    out['column_name'] = node.testMetadata.columnName;
+    out['attached_node'] = node.testMetadata.attachedTo.startsWith('source.') ? null : node.testMetadata.attachedTo;
+  }
+  return out;
+}
+
+export async function writeManifest(
+  targetPath: string,
+  manifest: Manifest,
+  meta: { invocationId: string; adapterType: string },
+  compiled: Map<string, string>,
+): Promise<void> {
+  const parentMap: Record<string, string[]> = {};
+  const childMap: Record<string, string[]> = {};
+  for (const id of [...manifest.nodes.keys(), ...manifest.sources.keys()]) childMap[id] = [];
+  for (const node of manifest.nodes.values()) {
+    parentMap[node.uniqueId] = [...node.dependsOn.nodes];
+    for (const p of node.dependsOn.nodes) {
+      childMap[p] = childMap[p] ?? [];
+      childMap[p].push(node.uniqueId);
+    }
+  }
+  for (const id of manifest.sources.keys()) parentMap[id] = [];
+  for (const list of Object.values(childMap)) list.sort();
+  const doc = {
+    metadata: {
+      dbt_schema_version: 'https://schemas.getdbt.com/dbt/manifest/v12.json',
+      dbt_version: MEDALLION_DBT_VERSION,
+      generated_at: new Date().toISOString(),
+      invocation_id: meta.invocationId,
+      project_name: manifest.projectName,
+      adapter_type: meta.adapterType,
+      env: {},
+    },
+    nodes: Object.fromEntries([...manifest.nodes.values()].map((n) => [n.uniqueId, nodeJson(n, compiled)])),
+    sources: Object.fromEntries(
+      [...manifest.sources.values()].map((s) => [
+        s.uniqueId,
+        {
+          unique_id: s.uniqueId,
+          resource_type: 'source',
+          name: s.name,
+          source_name: s.sourceName,
+          package_name: s.packageName,
+          original_file_path: s.originalFilePath,
+          fqn: s.fqn,
+          database: s.relation.database,
+          schema: s.relation.schema,
+          identifier: s.relation.identifier,
+          relation_name: s.relation.render(),
+          description: s.description,
+          source_description: s.sourceDescription,
+          loader: s.loader,
+          meta: s.meta,
+          config: s.config,
+          columns: Object.fromEntries(
+            Object.values(s.columns).map((c) => [c.name, { name: c.name, description: c.description }]),
+          ),
+        },
+      ]),
+    ),
+    macros: Object.fromEntries(
+      [...manifest.macros.values()].map((m) => [
+        m.uniqueId,
+        { unique_id: m.uniqueId, name: m.name, package_name: m.packageName, original_file_path: m.originalFilePath },
+      ]),
+    ),
+    docs: {},
+    exposures: {},
+    metrics: {},
+    groups: {},
+    selectors: {},
+    disabled: {},
+    parent_map: parentMap,
+    child_map: childMap,
+    group_map: {},
+    saved_queries: {},
+    semantic_models: {},
+    unit_tests: {},
+  };
+  await writeTextAtomic(join(targetPath, 'manifest.json'), `${JSON.stringify(doc, null, 2)}\n`);
+}
+
+export interface ExecutedNode {
+  readonly result: DbtNodeResult;
+  readonly startedAt: Date;
+  readonly completedAt: Date;
+  readonly compiledCode: string | undefined;
+  readonly relationName: string | undefined;
+}
+
+export async function writeRunResults(
+  targetPath: string,
+  executed: readonly ExecutedNode[],
+  meta: { invocationId: string; command: DbtCommand; elapsedS: number; args: Record<string, unknown> },
+): Promise<void> {
+  const doc = {
+    metadata: {
+      dbt_schema_version: 'https://schemas.getdbt.com/dbt/run-results/v6.json',
+      dbt_version: MEDALLION_DBT_VERSION,
+      generated_at: new Date().toISOString(),
+      invocation_id: meta.invocationId,
+      env: {},
+    },
+    results: executed.map((e) => ({
+      unique_id: e.result.uniqueId,
+      status: e.result.status,
+      timing: [
+        { name: 'compile', started_at: e.startedAt.toISOString(), completed_at: e.startedAt.toISOString() },
+        { name: 'execute', started_at: e.startedAt.toISOString(), completed_at: e.completedAt.toISOString() },
+      ],
+      thread_id: 'Thread-1',
+      execution_time: e.result.executionTimeS,
+      adapter_response: {},
+      message: e.result.message,
+      failures: e.result.failures ?? null,
+      compiled: e.compiledCode !== undefined,
+      compiled_code: e.compiledCode ?? null,
+      relation_name: e.relationName ?? null,
+    })),
+    elapsed_time: meta.elapsedS,
+    args: { which: meta.command, ...meta.args },
+  };
+  await writeTextAtomic(join(targetPath, 'run_results.json'), `${JSON.stringify(doc, null, 2)}\n`);
+}

@@ -1,0 +1,361 @@
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { asMedallionError, MedallionError } from '../../../core/errors.ts';
+import { progress } from '../../../core/logger.ts';
+import { DuckDbWarehouse } from '../../../warehouse/duckdb/duckdb-warehouse.ts';
+import type { Warehouse } from '../../../warehouse/warehouse.ts';
+import { WarehouseAdapter } from '../adapter/warehouse-adapter.ts';
+import { type DbtRuntime, envVarFunction, MacroRegistry } from '../compile/context.ts';
+import { builtinMacros, macrosFromText, parseProject } from '../compile/parse-project.ts';
+import { DependencyGraph } from '../graph/graph.ts';
+import type { DbtNode, MacroDefinition, Manifest } from '../graph/manifest.ts';
+import { nodesForCommand, selectIds } from '../graph/selector.ts';
+import { JinjaEngine } from '../jinja/jinja-engine.ts';
+import { readDbtProject } from '../project/dbt-project.ts';
+import { loadTarget } from '../project/profiles.ts';
+import { listProjectFiles, readText } from '../project/project-files.ts';
+import type { DbtNodeResult, DbtRunOptions, DbtRunResult, DbtTotals } from '../types.ts';
+import { type ExecutedNode, writeCompiled, writeManifest, writeRunResults } from './artifacts.ts';
+import { compileNode, materialize, type Outcome, runTest } from './node-runner.ts';
+import { countsPhrase, progressLine, seconds } from './progress-lines.ts';
+
+const EXECUTING = new Set(['build', 'run', 'test', 'snapshot']);
+
+function standardQuote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+async function loadMacros(
+  projectDir: string,
+  folders: readonly string[],
+  packageName: string,
+): Promise<MacroDefinition[]> {
+  const seen = new Map<string, MacroDefinition>();
+  for (const f of await listProjectFiles(projectDir, folders, ['.sql'])) {
+    for (const m of macrosFromText(await readText(f), f.file, packageName)) {
+      const prev = seen.get(m.name);
+      if (prev) {
+        throw new MedallionError(
+          'MDL_DBT_PROJECT_INVALID',
+          `macro "${m.name}" is defined twice: ${prev.originalFilePath} and ${m.originalFilePath}.`,
+          { hint: 'Rename or remove one of them.' },
+        );
+      }
+      seen.set(m.name, m);
+    }
+  }
+  return [...seen.values()];
+}
+
+/**
+ * dbt build's extra edges (dbt-core `graph/queue` "build" mode): a test of a node runs before that
+ * node's children, so that a failing test stops them — unless that would make a cycle (a
+ * relationships test between a parent and its own child).
+ */
+function executionGraph(manifest: Manifest, nodes: readonly DbtNode[], withTestEdges: boolean): DependencyGraph {
+  const base = new DependencyGraph();
+  const ids = new Set(nodes.map((n) => n.uniqueId));
+  for (const n of nodes) {
+    base.addNode(n.uniqueId);
+    for (const p of n.dependsOn.nodes) if (ids.has(p)) base.addEdge(p, n.uniqueId);
+  }
+  if (!withTestEdges) return base;
+  const graph = new DependencyGraph();
+  for (const id of base.nodes()) {
+    graph.addNode(id);
+    for (const p of base.parents(id)) graph.addEdge(p, id);
+  }
+  for (const test of nodes) {
+    if (test.resourceType !== 'test') continue;
+    const testParents = test.dependsOn.nodes.filter((p) => ids.has(p));
+    for (const parent of testParents) {
+      for (const child of base.children(parent)) {
+        if (manifest.nodes.get(child)?.resourceType === 'test') continue;
+        const ancestors = base.ancestors(child);
+        if (testParents.every((tp) => ancestors.has(tp))) graph.addEdge(test.uniqueId, child);
+      }
+    }
+  }
+  return graph;
+}
+
+function totalsOf(results: readonly DbtNodeResult[]): DbtTotals {
+  let pass = 0;
+  let warn = 0;
+  let error = 0;
+  let skip = 0;
+  for (const r of results) {
+    if (r.status === 'success' || r.status === 'pass') pass++;
+    else if (r.status === 'warn') warn++;
+    else if (r.status === 'skipped') skip++;
+    else error++;
+  }
+  return { pass, warn, error, skip, total: results.length };
+}
+
+function describe(node: DbtNode): string {
+  if (node.resourceType === 'test') return `test ${node.name}`;
+  if (node.resourceType === 'snapshot') return `snapshot ${node.relation!.display()}`;
+  return `sql ${String(node.config['materialized'])} model ${node.relation!.display()}`;
+}
+
+/** Runs a dbt command on a dbt-format project; see DbtRunOptions. */
+export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
+  const started = performance.now();
+  const emit = options.onEvent ?? progress;
+  const projectDir = resolve(options.projectDir);
+  const targetPath = resolve(options.targetPath ?? resolve(projectDir, 'target'));
+  const invocationId = randomUUID();
+  const engine = new JinjaEngine();
+  const renderConfigText = (file: string) => (s: string) =>
+    engine.render(s, { env_var: envVarFunction() }, { file, strict: true });
+  const project = await readDbtProject(projectDir, renderConfigText('dbt_project.yml'));
+  const target = await loadTarget({
+    projectDir,
+    profilesDir: options.profilesDir,
+    profileName: project.profile,
+    target: options.target,
+    render: renderConfigText('profiles.yml'),
+    warehouseDialect: options.warehouse?.dialect,
+  });
+  const notes: string[] = [];
+  const macros = new MacroRegistry(
+    await loadMacros(projectDir, [...project.macroPaths, ...project.testPaths], project.name),
+    builtinMacros(),
+  );
+  const quote = options.warehouse ? (id: string) => options.warehouse!.quote(id) : standardQuote;
+  const runtime: DbtRuntime = {
+    engine,
+    project,
+    target,
+    cliVars: options.vars ?? {},
+    quote,
+    invocationId,
+    runStartedAt: new Date(),
+    command: options.command,
+    emit,
+    macros,
+  };
+  const manifest = await parseProject(runtime, projectDir, notes);
+  for (const note of notes) emit(`Note: ${note}`);
+
+  const byType = (t: string) => [...manifest.nodes.values()].filter((n) => n.resourceType === t).length;
+  emit(
+    `Found ${countsPhrase(
+      new Map([
+        ['model', byType('model')],
+        ['snapshot', byType('snapshot')],
+        ['data test', byType('test')],
+        ['source', manifest.sources.size],
+        ['macro', manifest.macros.size],
+      ]),
+    )}`,
+  );
+
+  const selected = selectIds(manifest, options.select);
+  const nodes = nodesForCommand(manifest, options.command, selected);
+  const compiledCode = new Map<string, string>();
+  const base = {
+    command: options.command,
+    invocationId,
+    targetPath,
+    notes,
+  };
+
+  if (options.command === 'parse' || options.command === 'ls') {
+    await writeManifest(targetPath, manifest, { invocationId, adapterType: target.type }, compiledCode);
+    const listed =
+      options.command === 'ls'
+        ? [
+            ...nodes.map((n) => n.fqn.join('.')),
+            ...[...manifest.sources.values()]
+              .filter((s) => selected.has(s.uniqueId))
+              .map((s) => `source:${s.fqn.join('.')}`),
+          ].sort()
+        : [];
+    return {
+      ...base,
+      success: true,
+      results: [],
+      totals: totalsOf([]),
+      elapsedS: (performance.now() - started) / 1000,
+      listed,
+    };
+  }
+
+  let warehouse: Warehouse | undefined = options.warehouse;
+  let opened = false;
+  if (!warehouse && EXECUTING.has(options.command)) {
+    if (!target.path) {
+      throw new MedallionError('MDL_DBT_PROJECT_INVALID', `target "${target.name}" has no database path.`, {
+        hint: 'Set path: in the profile output.',
+      });
+    }
+    warehouse = await DuckDbWarehouse.openWithRetry(target.path);
+    opened = true;
+  }
+  try {
+    const adapter = warehouse ? new WarehouseAdapter(warehouse) : undefined;
+    const graph = executionGraph(manifest, nodes, options.command === 'build');
+    const order = graph.order(undefined, (id) => id.startsWith('test.'));
+    const executed: ExecutedNode[] = [];
+    const skipped = new Map<string, string>();
+    const total = order.length;
+    let index = 0;
+    for (const id of order) {
+      index++;
+      const node = manifest.nodes.get(id)!;
+      const startedAt = new Date();
+      const t0 = performance.now();
+      const skipReason = skipped.get(id);
+      if (skipReason !== undefined) {
+        const result: DbtNodeResult = {
+          uniqueId: id,
+          name: node.name,
+          resourceType: node.resourceType,
+          status: 'skipped',
+          message: skipReason,
+          executionTimeS: 0,
+          relation: node.relation?.display(),
+        };
+        emit(
+          progressLine(
+            index,
+            total,
+            `SKIP ${node.resourceType === 'test' ? 'test' : 'relation'} ${node.relation?.display() ?? node.name}`,
+            'SKIP',
+          ),
+        );
+        executed.push({
+          result,
+          startedAt,
+          completedAt: startedAt,
+          compiledCode: undefined,
+          relationName: node.relation?.render(),
+        });
+        continue;
+      }
+      if (options.command !== 'compile') emit(progressLine(index, total, `START ${describe(node)}`, 'RUN'));
+      let sql: string | undefined;
+      let outcome: Outcome;
+      try {
+        sql = compileNode(runtime, manifest, node);
+        compiledCode.set(id, sql);
+        await writeCompiled(targetPath, manifest.projectName, node, sql);
+        if (options.command === 'compile') outcome = { status: 'success', message: 'compiled', action: 'compiled' };
+        else if (node.resourceType === 'test') outcome = await runTest(adapter!, node, sql);
+        else outcome = await materialize(runtime, manifest, adapter!, node, sql);
+      } catch (err) {
+        const e = asMedallionError(err, 'MDL_DBT_RUN');
+        outcome = { status: 'error', message: e.message, action: 'error' };
+      }
+      const elapsed = (performance.now() - t0) / 1000;
+      const result: DbtNodeResult = {
+        uniqueId: id,
+        name: node.name,
+        resourceType: node.resourceType,
+        status: outcome.status,
+        message: outcome.message,
+        ...(outcome.failures !== undefined ? { failures: outcome.failures } : {}),
+        executionTimeS: elapsed,
+        relation: node.relation?.display(),
+      };
+      executed.push({
+        result,
+        startedAt,
+        completedAt: new Date(),
+        compiledCode: sql,
+        relationName: node.relation?.render(),
+      });
+      if (options.command !== 'compile') emit(resultLine(index, total, node, outcome, elapsed));
+      const blocking = outcome.status === 'error' || outcome.status === 'fail';
+      if (blocking && options.command !== 'test') {
+        for (const d of graph.descendants(id))
+          if (!skipped.has(d))
+            skipped.set(d, `Skipped because ${node.name} ${outcome.status === 'fail' ? 'failed' : 'errored'}.`);
+      }
+    }
+
+    const results = executed.map((e) => e.result);
+    const totals = totalsOf(results);
+    const elapsedS = (performance.now() - started) / 1000;
+    if (options.command !== 'compile') summarize(emit, manifest, results, totals, elapsedS);
+    await writeManifest(targetPath, manifest, { invocationId, adapterType: target.type }, compiledCode);
+    await writeRunResults(targetPath, executed, {
+      invocationId,
+      command: options.command,
+      elapsedS,
+      args: { select: options.select ?? [], vars: options.vars ?? {}, project_dir: projectDir, target: target.name },
+    });
+    return { ...base, success: totals.error === 0, results, totals, elapsedS, listed: [] };
+  } finally {
+    if (opened) await warehouse!.close();
+  }
+}
+
+function resultLine(index: number, total: number, node: DbtNode, outcome: Outcome, elapsed: number): string {
+  const t = seconds(elapsed);
+  switch (outcome.status) {
+    case 'success':
+      return progressLine(
+        index,
+        total,
+        node.resourceType === 'snapshot'
+          ? `OK snapshotted ${node.relation!.display()}`
+          : `OK ${outcome.action} ${node.relation!.display()}`,
+        `OK in ${t}`,
+      );
+    case 'pass':
+      return progressLine(index, total, `PASS ${node.name}`, `PASS in ${t}`);
+    case 'fail':
+      return progressLine(index, total, `FAIL ${outcome.failures} ${node.name}`, `FAIL ${outcome.failures} in ${t}`);
+    case 'warn':
+      return progressLine(index, total, `WARN ${outcome.failures} ${node.name}`, `WARN ${outcome.failures} in ${t}`);
+    default:
+      return progressLine(
+        index,
+        total,
+        `ERROR ${node.resourceType === 'test' ? 'test' : 'creating'} ${describe(node).replace(/^test /, '')}`,
+        `ERROR in ${t}`,
+      );
+  }
+}
+
+function summarize(
+  emit: (line: string) => void,
+  manifest: Manifest,
+  results: readonly DbtNodeResult[],
+  totals: DbtTotals,
+  elapsedS: number,
+): void {
+  const counts = new Map<string, number>();
+  for (const r of results) {
+    const node = manifest.nodes.get(r.uniqueId)!;
+    const what =
+      r.resourceType === 'model'
+        ? `${String(node.config['materialized'])} model`
+        : r.resourceType === 'test'
+          ? 'data test'
+          : 'snapshot';
+    counts.set(what, (counts.get(what) ?? 0) + 1);
+  }
+  emit('');
+  emit(`Finished running ${countsPhrase(counts) || 'nothing'} in ${seconds(elapsedS)}.`);
+  emit('');
+  if (totals.error === 0 && totals.warn === 0) emit('Completed successfully');
+  else {
+    emit(
+      `Completed with ${totals.error} error${totals.error === 1 ? '' : 's'} and ${totals.warn} warning${totals.warn === 1 ? '' : 's'}:`,
+    );
+    for (const r of results) {
+      if (r.status !== 'error' && r.status !== 'fail' && r.status !== 'warn') continue;
+      const node = manifest.nodes.get(r.uniqueId)!;
+      const label = r.status === 'warn' ? 'Warning in' : r.status === 'fail' ? 'Failure in' : 'Error in';
+      emit('');
+      emit(`${label} ${node.resourceType} ${node.name} (${node.declaredAt})`);
+      emit(`  ${r.message}`);
+    }
+  }
+  emit('');
+  emit(`Done. PASS=${totals.pass} WARN=${totals.warn} ERROR=${totals.error} SKIP=${totals.skip} TOTAL=${totals.total}`);
+}
