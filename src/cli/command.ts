@@ -66,6 +66,10 @@ export function helpText(cmd: Command): string {
 
 /** Parses argv for a command; unknown flags and bad values are usage errors naming the command. */
 export function parseCommandArgs(cmd: Command, argv: string[]): { values: OptionValues; positionals: string[] } {
+  if (cmd.passThrough) {
+    const help = argv.includes('--help') || argv.includes('-h');
+    return { values: { help }, positionals: argv.filter((a) => a !== '--help' && a !== '-h') };
+  }
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, o] of Object.entries({ ...cmd.options, ...GLOBAL_OPTIONS })) {
     options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
@@ -74,11 +78,11 @@ export function parseCommandArgs(cmd: Command, argv: string[]): { values: Option
     const { values, positionals } = parseArgs({
       args: argv,
       options,
-      strict: !cmd.passThrough,
+      strict: true,
       allowPositionals: true,
       tokens: false,
     });
-    const max = cmd.passThrough ? Number.POSITIVE_INFINITY : (cmd.positionals?.max ?? 0);
+    const max = cmd.positionals?.max ?? 0;
     if (!values['help'] && (positionals.length > max || positionals.length < (cmd.positionals?.min ?? 0))) {
       throw new MedallionError(
         'MDL_USAGE',

@@ -2,15 +2,23 @@ import { asMedallionError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { type Command, helpText, parseCommandArgs } from './command.ts';
 import { configCommand } from './commands/config-command.ts';
+import { dbtCommand } from './commands/dbt-command.ts';
 import { ingestCommand, loadCommand, refineCommand } from './commands/layer-commands.ts';
+import { buildCommand, runCommand, testCommand } from './commands/pipeline-commands.ts';
 import { queryCommand } from './commands/query-command.ts';
+import { simulateCommand } from './commands/simulate-command.ts';
 import { statusCommand } from './commands/status-command.ts';
 
 /** Every command, in the order `medallion --help` lists them. */
 export const COMMANDS: readonly Command[] = [
+  simulateCommand,
   ingestCommand,
   refineCommand,
   loadCommand,
+  buildCommand,
+  testCommand,
+  runCommand,
+  dbtCommand,
   statusCommand,
   queryCommand,
   configCommand,

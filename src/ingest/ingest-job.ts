@@ -1,5 +1,6 @@
 import type { PipelineProject } from '../config/project.ts';
 import { logger, progress } from '../core/logger.ts';
+import { sleep } from '../core/sleep.ts';
 import type { SqlSession } from '../engine/duckdb.ts';
 import type { Source } from '../sources/source.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -47,7 +48,12 @@ export class IngestSession {
   }
 
   /** Connects the source, resuming after what bronze already holds. */
-  static async open(project: PipelineProject, source: Source, storage: Storage, engine: SqlSession): Promise<IngestSession> {
+  static async open(
+    project: PipelineProject,
+    source: Source,
+    storage: Storage,
+    engine: SqlSession,
+  ): Promise<IngestSession> {
     const writer = new BronzeWriter(storage, project.config.events.dataset, engine);
     const durable = await writer.durableOffsets();
     await source.connect(async (stream) => durable.get(stream));
@@ -85,18 +91,4 @@ export class IngestSession {
   async close(): Promise<void> {
     await this.#source.close();
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }

@@ -1,3 +1,6 @@
+import { runDbt } from '../build/dbt/index.ts';
+import { MedallionError } from '../core/errors.ts';
+import { progress } from '../core/logger.ts';
 import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference, type ReferenceIngestResult } from '../ingest/reference-ingest.ts';
 import { type LoadResult, runLoad } from '../load/load-job.ts';
@@ -21,13 +24,22 @@ export interface IngestStepResult {
 }
 
 /** The ingest job: reference files, then the event stream, into bronze. */
-export function ingestStep(ctx: PipelineContext, options: IngestStepOptions, parentRunId?: string): Promise<IngestStepResult> {
+export function ingestStep(
+  ctx: PipelineContext,
+  options: IngestStepOptions,
+  parentRunId?: string,
+): Promise<IngestStepResult> {
   return loggedRun(
     ctx.project.paths,
     'ingest',
     async () => {
       const reference = await ingestReference(ctx.project, ctx.storage, ctx.engine);
-      const session = await IngestSession.open(ctx.project, await createEventSource(ctx.project, options.kafka), ctx.storage, ctx.engine);
+      const session = await IngestSession.open(
+        ctx.project,
+        await createEventSource(ctx.project, options.kafka),
+        ctx.storage,
+        ctx.engine,
+      );
       try {
         const r = await session.pump({ until: options.once ? 'caught-up' : 'forever', signal: options.signal });
         return { reference, events: { batches: r.batches, records: r.records, files: r.files.length } };
@@ -46,5 +58,81 @@ export function refineStep(ctx: PipelineContext, parentRunId?: string): Promise<
 
 /** The load job: silver → warehouse. */
 export function loadStep(ctx: PipelineContext, parentRunId?: string): Promise<LoadResult> {
-  return loggedRun(ctx.project.paths, 'load', async () => runLoad(ctx.project, ctx.storage, await ctx.warehouse()), parentRunId);
+  return loggedRun(
+    ctx.project.paths,
+    'load',
+    async () => runLoad(ctx.project, ctx.storage, await ctx.warehouse()),
+    parentRunId,
+  );
+}
+
+/** Options of the gold build step. */
+export interface BuildStepOptions {
+  /** `build` (models, snapshots, tests) or `test` (tests only). */
+  readonly command: 'build' | 'test';
+  readonly select?: readonly string[];
+}
+
+/** What the gold build did. */
+export interface BuildStepResult {
+  readonly success: boolean;
+  readonly models: number;
+  readonly snapshots: number;
+  readonly tests: { readonly pass: number; readonly warn: number; readonly fail: number };
+  readonly errors: number;
+  readonly skipped: number;
+  readonly elapsedS: number;
+  readonly failures: readonly string[];
+}
+
+/**
+ * The gold build: runs the project's dbt-format gold project with Medallion's runner on the
+ * pipeline's warehouse, writing run_results.json and manifest.json under the data directory.
+ * A failed model or test makes the step fail (after everything that could run has run).
+ */
+export function buildStep(
+  ctx: PipelineContext,
+  options: BuildStepOptions,
+  parentRunId?: string,
+): Promise<BuildStepResult> {
+  return loggedRun(
+    ctx.project.paths,
+    options.command === 'test' ? 'test' : 'build',
+    async () => {
+      const r = await runDbt({
+        command: options.command,
+        projectDir: ctx.project.resolve(ctx.project.config.gold.project),
+        targetPath: ctx.project.paths.goldTarget,
+        warehouse: await ctx.warehouse(),
+        select: options.select,
+        onEvent: (line) => progress(line),
+      });
+      const by = (type: string, ...statuses: string[]) =>
+        r.results.filter((n) => n.resourceType === type && statuses.includes(n.status)).length;
+      const result: BuildStepResult = {
+        success: r.success,
+        models: by('model', 'success'),
+        snapshots: by('snapshot', 'success'),
+        tests: { pass: by('test', 'pass'), warn: by('test', 'warn'), fail: by('test', 'fail', 'error') },
+        errors: r.results.filter((n) => n.status === 'error').length,
+        skipped: r.results.filter((n) => n.status === 'skipped').length,
+        elapsedS: r.elapsedS,
+        failures: r.results
+          .filter((n) => n.status === 'error' || n.status === 'fail')
+          .map((n) => `${n.name}: ${n.message}`),
+      };
+      if (!r.success) {
+        throw new MedallionError(
+          result.errors > 0 ? 'MDL_DBT_RUN' : 'MDL_DBT_TEST_FAILED',
+          `gold ${options.command} failed: ${result.failures.slice(0, 3).join('; ')}${result.failures.length > 3 ? ` (+${result.failures.length - 3} more)` : ''}.`,
+          {
+            hint: `See ${ctx.project.paths.goldTarget}/run_results.json and the compiled SQL beside it; fix the model or the data, then build again.`,
+            details: { result },
+          },
+        );
+      }
+      return result;
+    },
+    parentRunId,
+  );
 }

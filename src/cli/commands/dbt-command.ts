@@ -1,0 +1,143 @@
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { DBT_COMMANDS, type DbtCommand, runDbt } from '../../build/dbt/index.ts';
+import { loadProject } from '../../config/project.ts';
+import { MedallionError } from '../../core/errors.ts';
+import { progress } from '../../core/logger.ts';
+import type { Command } from '../command.ts';
+
+const VALUE_FLAGS = new Set([
+  '--project-dir',
+  '--profiles-dir',
+  '--target',
+  '-t',
+  '--vars',
+  '--select',
+  '-s',
+  '--models',
+  '-m',
+  '--target-path',
+]);
+
+/** Parses dbt's own flags (the subset Medallion's runner supports). */
+export function parseDbtArgs(args: readonly string[]): {
+  command: DbtCommand;
+  projectDir?: string;
+  profilesDir?: string;
+  target?: string;
+  targetPath?: string;
+  vars?: Record<string, unknown>;
+  select: string[];
+} {
+  const [command, ...rest] = args;
+  if (!command || !(DBT_COMMANDS as readonly string[]).includes(command)) {
+    throw new MedallionError(
+      'MDL_USAGE',
+      `medallion dbt: expected one of ${DBT_COMMANDS.join(', ')} (got "${command ?? ''}").`,
+      {
+        hint: 'Run `medallion dbt build --project-dir DIR`, say.',
+      },
+    );
+  }
+  const out: ReturnType<typeof parseDbtArgs> = { command: command as DbtCommand, select: [] };
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const [flag, inline] =
+      a.includes('=') && a.startsWith('--')
+        ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
+        : [a, undefined];
+    if (!VALUE_FLAGS.has(flag)) {
+      throw new MedallionError('MDL_USAGE', `medallion dbt: unsupported flag "${a}".`, {
+        hint: 'Supported: --project-dir, --profiles-dir, --target/-t, --target-path, --vars, --select/-s (also --models/-m).',
+      });
+    }
+    const take = () => {
+      if (inline !== undefined) return inline;
+      const v = rest[++i];
+      if (v === undefined)
+        throw new MedallionError('MDL_USAGE', `medallion dbt: ${flag} needs a value.`, { hint: `Pass ${flag} VALUE.` });
+      return v;
+    };
+    switch (flag) {
+      case '--project-dir':
+        out.projectDir = take();
+        break;
+      case '--profiles-dir':
+        out.profilesDir = take();
+        break;
+      case '--target':
+      case '-t':
+        out.target = take();
+        break;
+      case '--target-path':
+        out.targetPath = take();
+        break;
+      case '--vars': {
+        const text = take();
+        let vars: unknown;
+        try {
+          vars = parseYaml(text);
+        } catch {
+          vars = undefined;
+        }
+        if (!vars || typeof vars !== 'object' || Array.isArray(vars)) {
+          throw new MedallionError(
+            'MDL_USAGE',
+            `medallion dbt: --vars must be a YAML/JSON mapping (got ${JSON.stringify(text)}).`,
+            {
+              hint: `Pass --vars '{key: value}'.`,
+            },
+          );
+        }
+        out.vars = vars as Record<string, unknown>;
+        break;
+      }
+      default: {
+        // --select / -s / --models / -m: space-separated selectors, possibly several values in a row.
+        out.select.push(...take().split(/\s+/).filter(Boolean));
+        while (rest[i + 1] !== undefined && !rest[i + 1]!.startsWith('-')) out.select.push(rest[++i]!);
+      }
+    }
+  }
+  return out;
+}
+
+/** `medallion dbt`: Medallion's dbt-compatible runner, with dbt's own flags. */
+export const dbtCommand: Command = {
+  name: 'dbt',
+  summary: "Run a dbt project on DuckDB with Medallion's dbt-compatible runner, taking dbt's own commands and flags.",
+  usage: `dbt <${DBT_COMMANDS.join('|')}> [--project-dir DIR] [--profiles-dir DIR] [--target T] [--vars YAML] [--select S…]`,
+  details:
+    "Without --project-dir, the current folder is used when it holds dbt_project.yml, else the pipeline's gold project;\n" +
+    "for the pipeline's project MEDALLION_WAREHOUSE_PATH defaults to the pipeline's warehouse file.",
+  options: {},
+  passThrough: true,
+  async run(values, positionals) {
+    const args = parseDbtArgs(positionals);
+    let projectDir = args.projectDir ? resolve(args.projectDir) : undefined;
+    if (!projectDir) {
+      const { existsSync } = await import('node:fs');
+      if (existsSync('dbt_project.yml')) projectDir = process.cwd();
+      else {
+        const project = loadProject({
+          projectDir: values['project'] as string | undefined,
+          dataDir: values['data-dir'] as string | undefined,
+        });
+        projectDir = project.resolve(project.config.gold.project);
+        process.env.MEDALLION_WAREHOUSE_PATH ??= project.paths.warehouse;
+      }
+    }
+    const r = await runDbt({
+      command: args.command,
+      projectDir,
+      profilesDir: args.profilesDir,
+      target: args.target,
+      targetPath: args.targetPath,
+      vars: args.vars,
+      select: args.select.length > 0 ? args.select : undefined,
+      onEvent: (line) => progress(line),
+    });
+    if (args.command === 'ls') process.stdout.write(r.listed.map((l) => `${l}\n`).join(''));
+    return r.success ? 0 : 1;
+  },
+};

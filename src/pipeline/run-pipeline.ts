@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { asMedallionError } from '../core/errors.ts';
+import { logger, progress } from '../core/logger.ts';
+import { sleep } from '../core/sleep.ts';
+import { IngestSession } from '../ingest/ingest-job.ts';
+import { ingestReference } from '../ingest/reference-ingest.ts';
+import { appendRun } from '../ops/run-log.ts';
+import { createEventSource } from '../sources/event-source.ts';
+import type { PipelineContext } from './context.ts';
+import { type BuildStepResult, buildStep, loadStep, refineStep } from './steps.ts';
+
+export interface RunPipelineOptions {
+  /** Process what is available now and return (Spark's Trigger.AvailableNow); else micro-batches until aborted. */
+  readonly once: boolean;
+  /** Kafka brokers; undefined → MEDALLION_KAFKA_BROKERS, else the landing directory. */
+  readonly kafka?: string;
+  readonly signal?: AbortSignal;
+  /** Called after each completed cycle (dashboards refresh on it). */
+  readonly onCycle?: (cycle: CycleResult) => void;
+}
+
+/** What one cycle (ingest → refine → load → build) did. */
+export interface CycleResult {
+  readonly cycle: number;
+  readonly ingested: number;
+  readonly refined: {
+    readonly silver: number;
+    readonly quarantine: number;
+    readonly duplicates: number;
+    readonly late: number;
+  };
+  readonly build: BuildStepResult | null;
+}
+
+/**
+ * `run`: the four jobs chained. With `once`, ingests everything available at start, then refines,
+ * loads and builds gold once. Without it, keeps the source connected and runs a cycle every
+ * trigger interval: ingest until the source is idle, then refine, load and build when anything new
+ * arrived. The warehouse is released between cycles so that readers (the dashboard, `query`) can
+ * open it. Every cycle and the whole run are written to the run log.
+ */
+export async function runPipeline(ctx: PipelineContext, options: RunPipelineOptions): Promise<CycleResult[]> {
+  const runId = randomUUID();
+  const started = new Date();
+  const log = logger.child({ component: 'run', runId });
+  const cycles: CycleResult[] = [];
+  let failure: unknown;
+  try {
+    await ingestReference(ctx.project, ctx.storage, ctx.engine);
+    const session = await IngestSession.open(
+      ctx.project,
+      await createEventSource(ctx.project, options.kafka),
+      ctx.storage,
+      ctx.engine,
+    );
+    try {
+      for (let cycle = 1; !options.signal?.aborted; cycle++) {
+        const ingested = await session.pump({ until: options.once ? 'caught-up' : 'idle', signal: options.signal });
+        if (options.signal?.aborted && !options.once) break;
+        if (ingested.records > 0 || cycle === 1) {
+          try {
+            const result = await processCycle(ctx, cycle, ingested.records, runId);
+            cycles.push(result);
+            options.onCycle?.(result);
+            log.info(result, 'cycle done');
+          } catch (err) {
+            if (options.once) throw err;
+            const e = asMedallionError(err);
+            progress(
+              `run: cycle ${cycle} failed, next try in ${ctx.project.config.run.triggerIntervalMs} ms: ${e.toUserLine()}`,
+            );
+            log.error({ code: e.code, err: e.message }, 'cycle failed');
+          }
+        }
+        if (options.once) break;
+        await sleep(ctx.project.config.run.triggerIntervalMs, options.signal);
+      }
+    } finally {
+      await session.close();
+    }
+  } catch (err) {
+    failure = err;
+    throw err;
+  } finally {
+    const finished = new Date();
+    const e = failure ? asMedallionError(failure) : undefined;
+    await appendRun(ctx.project.paths, {
+      runId,
+      job: 'run',
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      status: e ? 'failed' : 'success',
+      durationMs: finished.getTime() - started.getTime(),
+      counts: {
+        mode: options.once ? 'once' : 'continuous',
+        cycles: cycles.length,
+        ingested: cycles.reduce((n, c) => n + c.ingested, 0),
+        silver: cycles.reduce((n, c) => n + c.refined.silver, 0),
+      },
+      ...(e ? { error: { code: e.code, message: e.message } } : {}),
+    });
+    if (!options.once) progress(`run: stopped after ${cycles.length} cycle(s)`);
+  }
+  return cycles;
+}
+
+async function processCycle(
+  ctx: PipelineContext,
+  cycle: number,
+  ingested: number,
+  runId: string,
+): Promise<CycleResult> {
+  const refined = await refineStep(ctx, runId);
+  try {
+    await loadStep(ctx, runId);
+    const build = await buildStep(ctx, { command: 'build' }, runId);
+    return {
+      cycle,
+      ingested,
+      refined: {
+        silver: refined.silver,
+        quarantine: refined.quarantine,
+        duplicates: refined.duplicates,
+        late: refined.late,
+      },
+      build,
+    };
+  } finally {
+    await ctx.releaseWarehouse();
+  }
+}
