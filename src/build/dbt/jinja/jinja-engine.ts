@@ -318,11 +318,14 @@ function cleanMessage(raw: string): string {
 }
 
 /** Turns anything thrown while rendering into a MedallionError located at `file:line`. */
-function located(err: unknown, options: JinjaRenderOptions): unknown {
+function located(err: unknown, options: JinjaRenderOptions, source: string): unknown {
   const inner = innermost(err);
   if (inner instanceof MacroReturn) return inner;
-  const lineno = (err as { lineno?: number } | null)?.lineno;
-  const line = lineno ? lineno + (options.startLine ?? 1) - 1 : undefined;
+  const e = err as { lineno?: number; cause?: unknown; message?: string } | null;
+  // nunjucks reports parse errors with 1-based lines, and runtime errors (which wrap a cause) 0-based.
+  let lineInSource = e?.lineno === undefined ? undefined : e.cause ? e.lineno + 1 : e.lineno;
+  if (lineInSource === undefined && /end of file/.test(e?.message ?? '')) lineInSource = source.split('\n').length;
+  const line = lineInSource ? lineInSource + (options.startLine ?? 1) - 1 : undefined;
   const here = line ? `${options.file}:${line}` : options.file;
   if (inner instanceof MedallionError) {
     const trace = [here, ...((inner.details['trace'] as string[] | undefined) ?? [])];
@@ -393,7 +396,7 @@ export class JinjaEngine {
       template = this.#template(source, options);
       return template.render(context);
     } catch (err) {
-      throw located(err, options);
+      throw located(err, options, source);
     }
   }
 

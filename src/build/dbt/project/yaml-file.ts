@@ -14,13 +14,13 @@ export interface YamlFile {
 /** Parses YAML text; syntax errors become MDL_DBT_PROJECT_INVALID naming file and line. */
 export function parseYaml(text: string, file: string): YamlFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
     const line = first.linePos?.[0]?.line;
     throw new MedallionError(
       'MDL_DBT_PROJECT_INVALID',
-      `${file}${line ? `:${line}` : ''}: invalid YAML: ${first.message.split('\n')[0]}`,
+      `${file}${line ? `:${line}` : ''}: invalid YAML: ${first.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`,
       { hint: 'Fix the YAML syntax at that line (indentation, colons, quotes).', details: { file, line } },
     );
   }
