@@ -6,11 +6,13 @@ import { dbtCommand } from './commands/dbt-command.ts';
 import { ingestCommand, loadCommand, refineCommand } from './commands/layer-commands.ts';
 import { buildCommand, runCommand, testCommand } from './commands/pipeline-commands.ts';
 import { queryCommand } from './commands/query-command.ts';
+import { demoCommand, serveCommand } from './commands/serve-commands.ts';
 import { simulateCommand } from './commands/simulate-command.ts';
 import { statusCommand } from './commands/status-command.ts';
 
 /** Every command, in the order `medallion --help` lists them. */
 export const COMMANDS: readonly Command[] = [
+  demoCommand,
   simulateCommand,
   ingestCommand,
   refineCommand,
@@ -19,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   testCommand,
   runCommand,
   dbtCommand,
+  serveCommand,
   statusCommand,
   queryCommand,
   configCommand,
