@@ -85,3 +85,26 @@ select 1 as empty from (select count(*) as n from {{ model }}) c where n = 0
     'folder-level +severity: warn',
   );
 });
+
+test('pre- and post-hooks run around the model, rendered with its context', async (t) => {
+  const { warehouse } = await tempWarehouse(t);
+  await warehouse.exec('create table main.audit (model varchar, phase varchar)');
+  const dir = await writeProject(t, {
+    'dbt_project.yml':
+      "name: p\nprofile: p\nmodels:\n  p:\n    +pre-hook: \"insert into main.audit values ('{{ this.identifier }}', 'pre')\"\n",
+    'models/m.sql':
+      "{{ config(materialized='table', post_hook=\"insert into main.audit select '{{ this.identifier }}', 'post:' || count(*) from {{ this }}\") }}select 1 as id",
+  });
+  const result = await runDbt({
+    command: 'run',
+    projectDir: dir,
+    targetPath: join(await tempDir(t), 'target'),
+    warehouse,
+    onEvent: () => {},
+  });
+  assert.equal(result.success, true, JSON.stringify(result.results));
+  assert.deepEqual(await warehouse.query('select * from main.audit order by phase desc'), [
+    { model: 'm', phase: 'pre' },
+    { model: 'm', phase: 'post:1' },
+  ]);
+});

@@ -219,7 +219,7 @@ export function buildContext(input: ContextInput): Record<string, unknown> {
   const placeholder = (name: string) =>
     new Relation({ database: runtime.target.database, schema: runtime.target.schema, identifier: name }, quote);
 
-  ctx['ref'] = jinjaFunction((args, kwargs) => {
+  ctx['ref'] = jinjaFunction((args) => {
     const positional = args.map(String);
     if (positional.length === 0 || positional.length > 2) {
       throw compileError('ref() takes a model name, or a package name and a model name.', "Write ref('model_name').");
@@ -228,7 +228,6 @@ export function buildContext(input: ContextInput): Record<string, unknown> {
       positional.length === 2
         ? { package: positional[0]!, name: positional[1]! }
         : { package: null, name: positional[0]! };
-    void kwargs;
     if (mode === 'parse') {
       capture?.refs.push(call);
       return findRefTarget(manifest, call)?.relation ?? placeholder(call.name);

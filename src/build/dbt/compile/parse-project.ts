@@ -308,7 +308,7 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
     if (p.node.config['enabled'] === false) manifest.nodes.delete(p.node.uniqueId);
   }
 
-  resolveDependencies(manifest, runtime);
+  resolveDependencies(manifest);
   return manifest;
 }
 
@@ -426,7 +426,7 @@ function nameRelation(runtime: DbtRuntime, manifest: Manifest, node: DbtNode): R
   return new Relation({ database, schema, identifier }, runtime.quote);
 }
 
-function resolveDependencies(manifest: Manifest, runtime: DbtRuntime): void {
+function resolveDependencies(manifest: Manifest): void {
   const graph = new DependencyGraph();
   for (const node of manifest.nodes.values()) {
     graph.addNode(node.uniqueId);
@@ -469,5 +469,4 @@ function resolveDependencies(manifest: Manifest, runtime: DbtRuntime): void {
     for (const d of deps) if (!d.startsWith('source.')) graph.addEdge(d, node.uniqueId);
   }
   graph.assertAcyclic((id) => id);
-  void runtime;
 }

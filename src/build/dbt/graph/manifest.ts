@@ -102,8 +102,3 @@ export interface Manifest {
   /** Seed files found (seeds are not supported yet: refs to them are reported). */
   readonly seedFiles: readonly string[];
 }
-
-/** The node's own "declared at" text for messages: `models/x.sql` or `models/schema.yml:12`. */
-export function where(node: { originalFilePath: string; declaredAt?: string }): string {
-  return node.declaredAt ?? node.originalFilePath;
-}
