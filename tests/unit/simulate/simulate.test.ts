@@ -303,3 +303,27 @@ test('the plan and a run agree on schools and students', async () => {
   const dbns = new Set(plan.schools.map((s) => s.dbn));
   for (const r of records) assert.ok(dbns.has(r.key));
 });
+
+test('faults over several days and partitions: the truth holds across day boundaries', async () => {
+  const progress: string[] = [];
+  const sink = new MemorySink(4);
+  const truth = await simulate(
+    project,
+    {
+      sample: 0.005,
+      days: 3,
+      startDate: '2018-11-02',
+      seed: 99,
+      faults: parseFaultSpec('late=0.02,duplicate=0.02,outOfOrder=0.05'),
+      onProgress: (p) => progress.push(`${p.day}/${p.days} ${p.date} ${p.records}`),
+    },
+    sink,
+  );
+  assert.equal(truth.days, 3);
+  assert.deepEqual([truth.firstDate, truth.lastDate], ['2018-11-02', '2018-11-07']);
+  assert.equal(progress.length, 3);
+  assert.equal(progress[2], `3/3 2018-11-07 ${truth.records}`);
+  const a = assertTruthMatches(truth, sink.records);
+  assert.ok(truth.late >= Math.round(0.02 * truth.events) - 3, `late ${truth.late}`);
+  for (const d of a.duplicateDistances) assert.ok(d >= 1 && d <= 2000);
+});
