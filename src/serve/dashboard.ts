@@ -1,0 +1,277 @@
+import type { Server } from 'node:http';
+import { isIP } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { type Context, Hono } from 'hono';
+import { secureHeaders } from 'hono/secure-headers';
+import { z } from 'zod';
+import type { PipelineProject } from '../config/project.ts';
+import { asMedallionError, type ErrorCode, MedallionError } from '../core/errors.ts';
+import { logger } from '../core/logger.ts';
+import { GoldReader } from './gold-reader.ts';
+import { NOW_TABLES, readDates, readNow } from './now-metrics.ts';
+import { loadStaticAssets, type StaticAsset } from './static-assets.ts';
+
+/** Options of {@link startDashboard}. */
+export interface DashboardOptions {
+  readonly project: PipelineProject;
+  /** Address to bind (default: the project's `serve.host`, 127.0.0.1). */
+  readonly host?: string;
+  /** Port to bind (default: the project's `serve.port`); 0 picks a free one. */
+  readonly port?: number;
+  /** Warehouse file to read gold from (default: the project's warehouse). */
+  readonly warehousePath?: string;
+}
+
+/** A running dashboard. */
+export interface Dashboard {
+  /** Where it answers, with the port actually bound (e.g. `http://127.0.0.1:8787/`). */
+  readonly url: string;
+  /** Stops accepting requests, ends open connections and waits for reads in progress. */
+  close(): Promise<void>;
+}
+
+const log = logger.child({ component: 'serve' });
+
+/**
+ * Content-Security-Policy of every response: scripts, styles and images from the dashboard itself
+ * only, no inline script or style, no plugins, no framing, data fetched from the same origin only.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const STATUS_OF: Partial<Record<ErrorCode, 400 | 404 | 503>> = {
+  MDL_USAGE: 400,
+  MDL_NOTHING_TO_SERVE: 503,
+  MDL_WAREHOUSE_LOCKED: 503,
+};
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+function isLoopback(host: string): boolean {
+  return LOOPBACK_NAMES.has(host) || host.startsWith('127.');
+}
+
+/** Parses the query string against `schema`; unknown, repeated or malformed parameters are a 400. */
+function parseQuery<T>(c: Context, schema: z.ZodType<T>): T {
+  const params = new URL(c.req.url).searchParams;
+  const raw: Record<string, string> = {};
+  for (const [key, value] of params) {
+    if (Object.hasOwn(raw, key)) {
+      throw new MedallionError('MDL_USAGE', `Query parameter "${key}" is given more than once.`, {
+        hint: 'Pass each parameter once.',
+      });
+    }
+    raw[key] = value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown query parameter ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : `query parameter "${issue.path.join('.')}": ${issue.message}`;
+    throw new MedallionError('MDL_USAGE', `Invalid request: ${what}.`, {
+      hint: 'See src/serve/README.md for the parameters each endpoint accepts.',
+    });
+  }
+  return parsed.data;
+}
+
+function errorBody(err: MedallionError): { error: { code: string; message: string; hint?: string } } {
+  return { error: { code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) } };
+}
+
+const nowQuery = z.strictObject({
+  date: z.iso.date({ error: 'must be a date written YYYY-MM-DD' }).optional(),
+});
+const noQuery = z.strictObject({});
+
+/** Builds the dashboard's HTTP application: routes, headers and errors, over a gold reader. */
+function createApp(options: {
+  reader: GoldReader;
+  assets: ReadonlyMap<string, StaticAsset>;
+  minGroupSize: number;
+  checkHost: boolean;
+}): Hono {
+  const { reader, assets, minGroupSize } = options;
+  const app = new Hono();
+
+  app.use(
+    secureHeaders({
+      crossOriginResourcePolicy: 'same-origin',
+      crossOriginOpenerPolicy: 'same-origin',
+      referrerPolicy: 'no-referrer',
+      xFrameOptions: 'DENY',
+      strictTransportSecurity: false,
+    }),
+  );
+  app.use(async (c, next) => {
+    await next();
+    c.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  });
+
+  if (options.checkHost) {
+    // Bound to loopback: refuse other Host names, so that a web page elsewhere cannot reach the
+    // dashboard through DNS rebinding.
+    app.use(async (c, next) => {
+      const hostHeader = c.req.header('host') ?? '';
+      let hostname = '';
+      try {
+        hostname = new URL(`http://${hostHeader}`).hostname;
+      } catch {}
+      if (!isLoopback(hostname)) {
+        return c.json(
+          errorBody(
+            new MedallionError('MDL_USAGE', 'Unexpected Host header.', { hint: 'Open the dashboard at its own URL.' }),
+          ),
+          421,
+        );
+      }
+      await next();
+    });
+  }
+
+  app.use('/api/*', async (c, next) => {
+    await next();
+    c.header('Cache-Control', 'no-store');
+  });
+
+  app.get('/api/now', async (c) => {
+    const { date } = parseQuery(c, nowQuery);
+    const read = await reader.read(`now:${date ?? 'latest'}`, NOW_TABLES, (wh) => readNow(wh, { date, minGroupSize }));
+    if (!read.value) {
+      const err = new MedallionError('MDL_NOTHING_TO_SERVE', `Gold has no attendance events on ${date}.`, {
+        hint: 'Pick a school day listed by /api/dates.',
+      });
+      return c.json(errorBody(err), 404);
+    }
+    return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
+  });
+
+  app.get('/api/dates', async (c) => {
+    parseQuery(c, noQuery);
+    const read = await reader.read('dates', ['fact_event_metrics'], (wh) => readDates(wh));
+    return c.json({ dates: read.value, updatedAt: read.updatedAt, stale: read.stale });
+  });
+
+  app.get('/api/health', async (c) => {
+    parseQuery(c, noQuery);
+    let gold: 'ready' | 'missing' | 'busy' = 'ready';
+    try {
+      await reader.read('health', NOW_TABLES, async () => true);
+    } catch (err) {
+      const code = err instanceof MedallionError ? err.code : undefined;
+      if (code === 'MDL_NOTHING_TO_SERVE') gold = 'missing';
+      else if (code === 'MDL_WAREHOUSE_LOCKED') gold = 'busy';
+      else throw err;
+    }
+    return c.json({ status: 'ok', gold });
+  });
+
+  app.all('/api/*', (c) => {
+    const err = new MedallionError('MDL_USAGE', `No API endpoint ${c.req.method} ${new URL(c.req.url).pathname}.`, {
+      hint: 'See src/serve/README.md for the endpoints.',
+    });
+    return c.json(errorBody(err), 404);
+  });
+
+  app.get('*', (c) => {
+    const asset = assets.get(new URL(c.req.url).pathname);
+    if (!asset) return c.text('Not found', 404);
+    c.header('ETag', asset.etag);
+    c.header('Cache-Control', 'no-cache');
+    if (c.req.header('if-none-match') === asset.etag) return c.body(null, 304);
+    c.header('Content-Type', asset.contentType);
+    return c.body(asset.body as Uint8Array<ArrayBuffer>);
+  });
+
+  app.notFound((c) => c.text('Not found', 404));
+
+  app.onError((error, c) => {
+    const err = asMedallionError(error);
+    const status = STATUS_OF[err.code] ?? 500;
+    if (status === 500) {
+      log.error({ err: error, path: new URL(c.req.url).pathname }, 'dashboard request failed');
+      const internal = new MedallionError('MDL_INTERNAL', 'The dashboard failed to answer.', {
+        hint: 'See the server log (stderr); rerun with MEDALLION_LOG_LEVEL=debug for detail.',
+      });
+      return c.json(errorBody(internal), 500);
+    }
+    log.info({ code: err.code, path: new URL(c.req.url).pathname }, err.message);
+    if (status === 503) c.header('Retry-After', err.code === 'MDL_WAREHOUSE_LOCKED' ? '2' : '10');
+    c.header('Cache-Control', 'no-store');
+    return c.json(errorBody(err), status);
+  });
+
+  return app;
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
+/**
+ * Starts the web dashboard on `host:port`, serving the "Now" page and its JSON API from the gold
+ * schema of the warehouse, opened read-only. Resolves once it listens; fails with
+ * MDL_SERVE_PORT_IN_USE when the port is taken. Gold need not exist yet: the API answers 503 until it does.
+ */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const { project } = options;
+  const host = options.host ?? project.config.serve.host;
+  const port = options.port ?? project.config.serve.port;
+  const reader = new GoldReader(options.warehousePath ?? project.paths.warehouse);
+  const app = createApp({
+    reader,
+    assets: await loadStaticAssets(),
+    minGroupSize: project.config.privacy.minGroupSize,
+    checkHost: isLoopback(host),
+  });
+  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new MedallionError('MDL_SERVE_PORT_IN_USE', `Port ${port} on ${host} is already in use.`, {
+            hint: 'Stop the process using it, or pass --port with another port (0 picks a free one).',
+            cause: err,
+          }),
+        );
+      } else reject(asMedallionError(err));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${urlHost(host)}:${boundPort}/`;
+  log.info({ url }, 'dashboard listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }).then(() => reader.close());
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { openDuckDb } from '../../../src/engine/duckdb.ts';
+
+/** The latest school day in the fixture. */
+export const FIXTURE_LATEST = '2018-10-02';
+/** The earlier school day in the fixture. */
+export const FIXTURE_EARLIER = '2018-10-01';
+
+/**
+ * Builds a small warehouse file with the gold tables the dashboard reads, with known numbers:
+ * seven schools in five boroughs over two days. On the latest day Staten Island has 7 students
+ * (under the minimum group size of 10); quintile Q4 has 9 streaming students, and the schools
+ * without an ENI ("unknown") have 8 official students, so those figures must be published as `s`.
+ */
+export async function buildGoldFixture(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const db = await openDuckDb(path);
+  try {
+    await db.exec(`
+      CREATE SCHEMA gold;
+      CREATE TABLE gold.dim_school (
+        dbn VARCHAR, school_name VARCHAR, borough_code VARCHAR, borough_name VARCHAR, district INTEGER,
+        eni_quintile BIGINT, official_students_contributing BIGINT
+      );
+      INSERT INTO gold.dim_school VALUES
+        ('01M015', 'P.S. 015 Roberto Clemente', 'M', 'Manhattan', 1, 1, 300),
+        ('02M020', 'P.S. 020 Anna Silver', 'M', 'Manhattan', 2, 2, 250),
+        ('07X005', 'P.S. 005 Port Morris', 'X', 'Bronx', 7, 5, 400),
+        ('13K010', 'P.S. 010 Magnet School', 'K', 'Brooklyn', 13, 3, 350),
+        ('24Q020', 'P.S. 020 John Bowne', 'Q', 'Queens', 24, 4, 500),
+        ('31R030', 'P.S. 030 Westerleigh', 'R', 'Staten Island', 31, 2, 12),
+        ('84X099', 'Charter School of the Bronx', 'X', 'Bronx', 84, NULL, 8),
+        ('15K999', 'Never streamed school', 'K', 'Brooklyn', 15, NULL, 900);
+      CREATE TABLE gold.fact_event_metrics (
+        dbn VARCHAR, event_date DATE, enrolled BIGINT, present BIGINT, absent BIGINT, late BIGINT,
+        excused BIGINT, attendance_rate DOUBLE, late_arriving_events BIGINT, last_event_time TIMESTAMP
+      );
+      INSERT INTO gold.fact_event_metrics
+        SELECT dbn, event_date::DATE, enrolled, present, absent, late, excused,
+               round((present + late) / enrolled, 6), 0, event_date::TIMESTAMP + INTERVAL 9 HOUR
+        FROM (VALUES
+          ('01M015', '${FIXTURE_EARLIER}', 118, 100, 10, 5, 3),
+          ('02M020', '${FIXTURE_EARLIER}', 80, 69, 6, 3, 2),
+          ('07X005', '${FIXTURE_EARLIER}', 150, 120, 20, 6, 4),
+          ('13K010', '${FIXTURE_EARLIER}', 200, 179, 12, 7, 2),
+          ('24Q020', '${FIXTURE_EARLIER}', 90, 80, 6, 2, 2),
+          ('31R030', '${FIXTURE_EARLIER}', 7, 7, 0, 0, 0),
+          ('01M015', '${FIXTURE_LATEST}', 120, 108, 6, 4, 2),
+          ('02M020', '${FIXTURE_LATEST}', 80, 70, 5, 3, 2),
+          ('07X005', '${FIXTURE_LATEST}', 150, 125, 15, 5, 5),
+          ('13K010', '${FIXTURE_LATEST}', 200, 182, 10, 6, 2),
+          ('24Q020', '${FIXTURE_LATEST}', 90, 81, 5, 2, 2),
+          ('31R030', '${FIXTURE_LATEST}', 7, 6, 1, 0, 0),
+          ('84X099', '${FIXTURE_LATEST}', 40, 35, 3, 1, 1)
+        ) AS t(dbn, event_date, enrolled, present, absent, late, excused);
+      CREATE TABLE gold.fact_equity_metrics (
+        group_type VARCHAR, group_key VARCHAR, schools BIGINT, students BIGINT, student_days BIGINT,
+        streaming_attendance_rate DOUBLE, official_attendance_rate DOUBLE, attendance_rate_difference DOUBLE,
+        streaming_chronic_absence_rate DOUBLE, official_chronic_absence_rate DOUBLE,
+        economic_need_index DOUBLE, share_temporary_housing DOUBLE, share_ell DOUBLE, share_swd DOUBLE
+      );
+      INSERT INTO gold.fact_equity_metrics VALUES
+        ('city', 'New York City', 7, 687, 1332, 0.9123, 0.9188, -0.0065, 0.171, 0.2012, 0.71, 0.09, 0.12, 0.2),
+        ('borough', 'Staten Island', 1, 7, 14, 0.928571, 0.9301, -0.0015, 0.142857, 0.18, 0.5, 0.03, 0.05, 0.21),
+        ('eni_quintile', 'Q1', 1, 120, 238, 0.942017, 0.9511, -0.009083, 0.1, 0.112, 0.32, 0.02, 0.06, 0.18),
+        ('eni_quintile', 'Q2', 2, 87, 174, 0.922414, 0.9322, -0.009786, 0.149425, 0.16, 0.55, 0.05, 0.1, 0.19),
+        ('eni_quintile', 'Q3', 1, 200, 400, 0.935, 0.9401, -0.0051, 0.165, 0.19, 0.7, 0.08, 0.13, 0.2),
+        ('eni_quintile', 'Q4', 1, 9, 180, 0.916667, 0.9205, -0.003833, 0.222222, 0.24, 0.81, 0.1, 0.15, 0.22),
+        ('eni_quintile', 'Q5', 1, 150, 300, 0.853333, 0.8702, -0.016867, 0.32, 0.341, 0.93, 0.21, 0.19, 0.24),
+        ('eni_quintile', 'unknown', 1, 40, 40, 0.9, 0.91, -0.01, 0.25, 0.3, NULL, NULL, NULL, NULL);
+    `);
+  } finally {
+    await db.close();
+  }
+}
