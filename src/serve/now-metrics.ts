@@ -41,6 +41,8 @@ export interface NowMetrics {
   readonly date: string | null;
   /** Figures resting on fewer students than this are published as `s`. */
   readonly minGroupSize: number;
+  /** School days in the stream so far: the span the equity figures cover. */
+  readonly streamedDays: number;
   readonly citywide: CitywideNow | null;
   readonly boroughs: readonly BoroughNow[];
   readonly equity: readonly EquityRow[];
@@ -48,7 +50,9 @@ export interface NowMetrics {
 
 /** SQL of the "Now" page; every figure is computed here, on gold. */
 export const NOW_SQL = {
-  latestDate: `SELECT strftime(max(event_date), '%Y-%m-%d') AS event_date FROM gold.fact_event_metrics`,
+  latestDate: `SELECT strftime(max(event_date), '%Y-%m-%d') AS event_date,
+                      count(DISTINCT event_date)::BIGINT AS days
+               FROM gold.fact_event_metrics`,
   hasDate: `SELECT count(*)::BIGINT AS n FROM gold.fact_event_metrics WHERE event_date = CAST(? AS DATE)`,
   citywide: `
     SELECT count(DISTINCT dbn)::BIGINT AS schools,
@@ -125,15 +129,13 @@ export async function readNow(
   options: { date?: string; minGroupSize: number },
 ): Promise<NowMetrics | undefined> {
   const min = options.minGroupSize;
-  let date: string | null;
   if (options.date) {
     const [found] = await wh.query<{ n: number }>(NOW_SQL.hasDate, [options.date]);
     if (!found || found.n === 0) return undefined;
-    date = options.date;
-  } else {
-    const [latest] = await wh.query<{ event_date: string | null }>(NOW_SQL.latestDate);
-    date = latest?.event_date ?? null;
   }
+  const [latest] = await wh.query<{ event_date: string | null; days: number }>(NOW_SQL.latestDate);
+  const date = options.date ?? latest?.event_date ?? null;
+  const streamedDays = latest?.days ?? 0;
   const equity = (await wh.query<EquitySqlRow>(NOW_SQL.equity)).map(
     (r): EquityRow => ({
       group: r.group_key,
@@ -145,12 +147,13 @@ export async function readNow(
       officialChronicAbsenceRate: publish(r.official_chronic_absence_rate, r.official_students, min),
     }),
   );
-  if (date === null) return { date, minGroupSize: min, citywide: null, boroughs: [], equity };
+  if (date === null) return { date, minGroupSize: min, streamedDays, citywide: null, boroughs: [], equity };
   const [city] = await wh.query<CountsRow>(NOW_SQL.citywide, [date]);
   const boroughs = await wh.query<CountsRow & { borough: string }>(NOW_SQL.boroughs, [date]);
   return {
     date,
     minGroupSize: min,
+    streamedDays,
     citywide: city
       ? {
           schools: city.schools,

@@ -99,6 +99,7 @@ test('the "Now" page shows gold figures, draws its charts without console errors
     assert.equal(await page.locator('#kpi-students').textContent(), int.format(expected!.students));
     assert.equal(await page.locator('#kpi-schools').textContent(), String(expected!.schools));
 
+    assert.equal(await page.locator('#streamed-days').textContent(), '2 school days');
     const statenIsland = page.locator('#borough-table tbody tr', { hasText: 'Staten Island' });
     assert.deepEqual(await statenIsland.locator('td').allTextContents(), ['1', 's', 's']);
     const boroughLabel = await page.locator('#borough-chart').getAttribute('aria-label');

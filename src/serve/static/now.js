@@ -266,6 +266,8 @@ function render(data) {
   state.data = data;
   state.minGroupSize = data.minGroupSize;
   $('min-group').textContent = String(data.minGroupSize);
+  $('streamed-days').textContent =
+    data.streamedDays === 1 ? '1 school day' : `${int.format(data.streamedDays)} school days`;
   for (const el of document.querySelectorAll('.kpi-day')) el.textContent = formatDay(data.date);
   $('kpis-day').textContent = data.date ? formatDay(data.date) : 'no school day yet';
   const city = data.citywide;

@@ -112,6 +112,7 @@ describe('dashboard over a gold fixture', () => {
     assert.equal(body.citywide.students, 687);
     assert.equal(body.citywide.students, expected!.students);
     assert.equal(body.minGroupSize, 10);
+    assert.equal(body.streamedDays, 2);
     assert.equal(body.stale, false);
   });
 
@@ -383,6 +384,7 @@ describe('dashboard before gold exists', () => {
       const res = await getJson(`${empty.url}api/now`);
       assert.equal(res.status, 200);
       assert.equal(res.body.date, null);
+      assert.equal(res.body.streamedDays, 0);
       assert.equal(res.body.citywide, null);
       assert.deepEqual(res.body.boroughs, []);
       assert.deepEqual(res.body.equity, []);
