@@ -14,7 +14,11 @@ export async function createEventSource(project: PipelineProject, brokers?: stri
   const dataset = project.config.events.dataset;
   const b = resolveBrokers(brokers);
   if (b) {
-    throw new Error(`Kafka source not wired yet (${b})`);
+    const { KafkaSource, ensureTopic, parseBrokers } = await import('./kafka/index.ts');
+    const { topic, groupId, clientId, partitions, autoCreateTopic } = project.config.events.kafka;
+    const list = parseBrokers(b);
+    if (autoCreateTopic) await ensureTopic(list, topic, partitions);
+    return new KafkaSource({ brokers: list, topic, groupId, clientId });
   }
   return new LandingSource({
     dir: join(project.paths.landing, dataset),
