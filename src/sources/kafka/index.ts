@@ -2,7 +2,7 @@
  * Medallion's Kafka adapter (on @platformatic/kafka, whose types never leave this folder): the
  * `KafkaSource` of bronze ingestion, the simulator's `KafkaEventSink`, and admin helpers.
  */
-export { deleteTopic, endOffsets, ensureTopic } from './kafka-admin.ts';
+export { committedOffsets, deleteTopic, endOffsets, ensureTopic } from './kafka-admin.ts';
 export { CONNECT_DEADLINE_MS } from './kafka-errors.ts';
 export { type KafkaEventMessage, KafkaEventSink, type KafkaEventSinkOptions } from './kafka-event-sink.ts';
 export { KafkaSource, type KafkaSourceOptions } from './kafka-source.ts';

@@ -128,3 +128,26 @@ export async function deleteTopic(brokers: readonly string[], topic: string): Pr
     }
   });
 }
+
+/**
+ * The offsets a consumer group has committed on a topic (next offset to read, per partition);
+ * partitions without a commit are absent. For lag monitoring: ingestion positions itself from
+ * bronze, not from these.
+ */
+export async function committedOffsets(
+  brokers: readonly string[],
+  groupId: string,
+  topic: string,
+): Promise<Map<number, number>> {
+  return withAdmin(brokers, `read the committed offsets of group ${groupId}`, CONNECT_DEADLINE_MS, async (admin) => {
+    const groups = await admin.listConsumerGroupOffsets({ groups: [groupId] });
+    const out = new Map<number, number>();
+    for (const g of groups) {
+      for (const t of g.topics) {
+        if (t.name !== topic) continue;
+        for (const p of t.partitions) if (p.committedOffset >= 0n) out.set(p.partitionIndex, Number(p.committedOffset));
+      }
+    }
+    return out;
+  });
+}

@@ -144,8 +144,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * Delivery: nothing is committed automatically. `acknowledge(batch)` commits, per partition, the
  * offset after the slice's last record, and only for partitions this member has owned without a
  * break since the slice was read. On connect, and whenever a rebalance gives it a partition, the
- * source starts that partition after the later of the group's committed offset and what `resume`
- * says bronze already holds, so a batch that became durable but was never committed (crash,
+ * source starts that partition right after what `resume` says bronze already holds (the log start
+ * when nothing), so a batch that became durable but was never committed (crash,
  * revoked partition) is not read twice.
  *
  * Memory: fetches happen only inside `readBatch`, only for partitions whose buffer is empty, and
@@ -274,7 +274,13 @@ export class KafkaSource implements Source {
       );
   }
 
-  /** Starts every newly assigned partition after max(committed offset, durable offset + 1). */
+  /**
+   * Starts every newly assigned partition right after what bronze holds durably (`resume`), or at
+   * the log start when bronze holds nothing of it. Bronze, not the group's committed offset, is the
+   * truth (as a Spark checkpoint is): a data directory that was reset, or a second data directory
+   * on the same group, reads everything again instead of skipping what another lake received.
+   * Committed offsets only serve lag monitoring; one ahead of bronze is logged.
+   */
   async #positionPending(): Promise<void> {
     const consumer = this.#requireConsumer();
     while (this.#toPosition.size > 0) {
@@ -305,11 +311,16 @@ export class KafkaSource implements Source {
         const groupOffset = committed.get(this.topic)?.[p] ?? -1n;
         const logStart = earliest.get(this.topic)?.[p] ?? 0n;
         const logEnd = latest.get(this.topic)?.[p] ?? 0n;
-        let start = groupOffset >= 0n ? groupOffset : logStart;
         const durable = await this.#resume(stream).catch((err: unknown) => {
           throw asMedallionError(err);
         });
-        if (durable !== undefined && BigInt(durable) + 1n > start) start = BigInt(durable) + 1n;
+        let start = durable !== undefined ? BigInt(durable) + 1n : logStart;
+        if (groupOffset > start) {
+          this.#log.warn(
+            { partition: p, committed: Number(groupOffset), from: Number(start) },
+            'the consumer group committed offsets beyond what this data directory holds in bronze; reading from bronze',
+          );
+        }
         if (start > logEnd) throw pastTheEnd(stream, start, logEnd);
         if (start < logStart) {
           this.#log.warn(
