@@ -11,7 +11,8 @@ import { openDuckDb } from '../../src/engine/duckdb.ts';
 import { startDashboard } from '../../src/serve/dashboard.ts';
 import { buildGoldFixture, FIXTURE_LATEST } from '../unit/serve/gold-fixture.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's Chromium by default; MEDALLION_CHROMIUM points elsewhere (e.g. a CI runner's Chrome). */
+const CHROMIUM = process.env.MEDALLION_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 const CHROMIUM_ARGS = [
   '--headless',
