@@ -85,3 +85,22 @@ test('bad arguments and bad config exit non-zero with a code and what to do', as
     await rm(home, { recursive: true, force: true });
   }
 });
+
+test('demo --no-serve simulates, runs every layer and exits 0; a second demo reuses what landed', async () => {
+  const home = await mkdtemp(join(tmpdir(), 'medallion-demo-'));
+  const env = { MEDALLION_HOME: home };
+  try {
+    const first = await medallion(['demo', '--no-serve', '--events', '8000'], env);
+    assert.equal(first.code, 0, first.stderr);
+    const s = await medallionJson<Status>(['status', '--json'], env);
+    assert.equal(s.bronze.rows, 8000);
+    assert.equal(s.silver.rows + s.quarantine.rows + s.duplicates.rows, 8000);
+    assert.equal(s.gold.tests.fail, 0);
+    const second = await medallion(['demo', '--no-serve', '--events', '8000'], { ...env, MEDALLION_QUIET: '0' });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /reusing the events already in/);
+    assert.equal((await medallionJson<Status>(['status', '--json'], env)).bronze.rows, 8000);
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+});
