@@ -3,32 +3,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { PipelineStatus } from '../../src/ops/status.ts';
+import type { GroundTruth } from '../../src/simulate/index.ts';
 import { medallion, medallionJson } from '../helpers/cli.ts';
-
-interface Truth {
-  records: number;
-  duplicates: number;
-  malformed: number;
-  invalid: number;
-  late: number;
-  unknownSchool: number;
-  events: number;
-}
-interface Status {
-  bronze: { rows: number };
-  silver: { rows: number };
-  quarantine: { rows: number };
-  duplicates: { rows: number };
-  late: { rows: number };
-  gold: { models: number; tests: { pass: number; warn: number; fail: number } };
-  lastRun: { job: string; status: string } | null;
-}
 
 test('simulate --faults default → run --once: status reconciles exactly with the ground truth, and a second run changes nothing', async () => {
   const home = await mkdtemp(join(tmpdir(), 'medallion-cli-'));
   const env = { MEDALLION_HOME: home };
   try {
-    const truth = await medallionJson<Truth>(['simulate', '--events', '30000', '--faults', 'default', '--json'], env);
+    const truth = await medallionJson<GroundTruth>(
+      ['simulate', '--events', '30000', '--faults', 'default', '--json'],
+      env,
+    );
     assert.equal(truth.records, 30000);
     assert.ok(
       truth.duplicates > 0 && truth.malformed > 0 && truth.invalid > 0 && truth.late > 0 && truth.unknownSchool > 0,
@@ -36,7 +22,7 @@ test('simulate --faults default → run --once: status reconciles exactly with t
 
     const run = await medallion(['run', '--once'], env);
     assert.equal(run.code, 0, run.stderr);
-    const s = await medallionJson<Status>(['status', '--json'], env);
+    const s = await medallionJson<PipelineStatus>(['status', '--json'], env);
     assert.equal(s.bronze.rows, truth.records);
     assert.equal(s.silver.rows + s.quarantine.rows + s.duplicates.rows, truth.records);
     assert.equal(s.duplicates.rows, truth.duplicates);
@@ -50,7 +36,7 @@ test('simulate --faults default → run --once: status reconciles exactly with t
 
     const again = await medallion(['run', '--once'], env);
     assert.equal(again.code, 0, again.stderr);
-    const s2 = await medallionJson<Status>(['status', '--json'], env);
+    const s2 = await medallionJson<PipelineStatus>(['status', '--json'], env);
     for (const layer of ['bronze', 'silver', 'quarantine', 'duplicates', 'late'] as const) {
       assert.equal(s2[layer].rows, s[layer].rows, `${layer} changed on the second run`);
     }
@@ -92,14 +78,14 @@ test('demo --no-serve simulates, runs every layer and exits 0; a second demo reu
   try {
     const first = await medallion(['demo', '--no-serve', '--events', '8000'], env);
     assert.equal(first.code, 0, first.stderr);
-    const s = await medallionJson<Status>(['status', '--json'], env);
+    const s = await medallionJson<PipelineStatus>(['status', '--json'], env);
     assert.equal(s.bronze.rows, 8000);
     assert.equal(s.silver.rows + s.quarantine.rows + s.duplicates.rows, 8000);
     assert.equal(s.gold.tests.fail, 0);
     const second = await medallion(['demo', '--no-serve', '--events', '8000'], { ...env, MEDALLION_QUIET: '0' });
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, /reusing the events already in/);
-    assert.equal((await medallionJson<Status>(['status', '--json'], env)).bronze.rows, 8000);
+    assert.equal((await medallionJson<PipelineStatus>(['status', '--json'], env)).bronze.rows, 8000);
   } finally {
     await rm(home, { recursive: true, force: true });
   }

@@ -1,28 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { PipelineStatus } from '../../src/ops/status.ts';
+import type { GroundTruth } from '../../src/simulate/index.ts';
 import { deleteTopic } from '../../src/sources/kafka/index.ts';
 import { medallion, medallionJson } from '../helpers/cli.ts';
 import { kafkaBrokersOrSkip } from '../helpers/services.ts';
 import { tempProject } from '../helpers/temp-project.ts';
-
-interface Truth {
-  records: number;
-  duplicates: number;
-  malformed: number;
-  invalid: number;
-  late: number;
-  unknownSchool: number;
-  events: number;
-  partitions: number;
-}
-interface Status {
-  bronze: { rows: number };
-  silver: { rows: number };
-  quarantine: { rows: number };
-  duplicates: { rows: number };
-  late: { rows: number };
-  gold: { models: number; tests: { pass: number; warn: number; fail: number } };
-}
 
 test('simulator → Kafka → bronze → silver → gold: exact counts against the ground truth', async (t) => {
   const brokers = kafkaBrokersOrSkip(t);
@@ -31,7 +14,7 @@ test('simulator → Kafka → bronze → silver → gold: exact counts against t
   const args = ['--project', p.dir];
   const env = { MEDALLION_HOME: p.home };
   try {
-    const truth = await medallionJson<Truth>(
+    const truth = await medallionJson<GroundTruth>(
       ['simulate', ...args, '--events', '40000', '--kafka', brokers, '--json'],
       env,
     );
@@ -40,7 +23,7 @@ test('simulator → Kafka → bronze → silver → gold: exact counts against t
 
     const run = await medallion(['run', ...args, '--once', '--kafka', brokers], env);
     assert.equal(run.code, 0, run.stderr);
-    const s = await medallionJson<Status>(['status', ...args, '--json'], env);
+    const s = await medallionJson<PipelineStatus>(['status', ...args, '--json'], env);
     assert.equal(s.bronze.rows, truth.records);
     assert.equal(s.silver.rows + s.quarantine.rows + s.duplicates.rows, truth.records);
     assert.equal(s.duplicates.rows, truth.duplicates);
@@ -63,7 +46,7 @@ test('simulator → Kafka → bronze → silver → gold: exact counts against t
 
     const again = await medallion(['run', ...args, '--once', '--kafka', brokers], env);
     assert.equal(again.code, 0, again.stderr);
-    const s2 = await medallionJson<Status>(['status', ...args, '--json'], env);
+    const s2 = await medallionJson<PipelineStatus>(['status', ...args, '--json'], env);
     assert.equal(s2.bronze.rows, s.bronze.rows);
     assert.equal(s2.silver.rows, s.silver.rows);
   } finally {
