@@ -6,6 +6,7 @@ import { dbtCommand } from './commands/dbt-command.ts';
 import { ingestCommand, loadCommand, refineCommand } from './commands/layer-commands.ts';
 import { buildCommand, runCommand, testCommand } from './commands/pipeline-commands.ts';
 import { queryCommand } from './commands/query-command.ts';
+import { replayCommand } from './commands/replay-command.ts';
 import { demoCommand, serveCommand } from './commands/serve-commands.ts';
 import { simulateCommand } from './commands/simulate-command.ts';
 import { statusCommand } from './commands/status-command.ts';
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   buildCommand,
   testCommand,
   runCommand,
+  replayCommand,
   dbtCommand,
   serveCommand,
   statusCommand,

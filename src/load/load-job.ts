@@ -76,3 +76,56 @@ export async function runLoad(project: PipelineProject, storage: Storage, wareho
   log.debug({ datasets }, 'load done');
   return { datasets };
 }
+
+/**
+ * Replaces the warehouse's rows of the event dataset for `dates` with the silver files now in those
+ * partitions (after a replay rewrote them), in one transaction with the record of loaded files.
+ */
+export async function reloadEventDates(
+  project: PipelineProject,
+  storage: Storage,
+  warehouse: Warehouse,
+  dates: readonly string[],
+): Promise<{ rows: number; files: number }> {
+  if (dates.length === 0) return { rows: 0, files: 0 };
+  const q = (s: string) => warehouse.quote(s);
+  const events = project.config.events.dataset;
+  await warehouse.exec(`CREATE SCHEMA IF NOT EXISTS ${q(META_SCHEMA)}`);
+  await warehouse.exec(
+    `CREATE TABLE IF NOT EXISTS ${q(META_SCHEMA)}.loaded_files (dataset VARCHAR, file VARCHAR, rows BIGINT, loaded_at TIMESTAMP)`,
+  );
+  return warehouse.transaction(async () => {
+    const files: string[] = [];
+    for (const d of dates) {
+      files.push(...(await storage.list(`silver/${events}/event_date=${d}`)).map((f) => f.key));
+      await warehouse.exec(`DELETE FROM ${q(META_SCHEMA)}.loaded_files WHERE dataset = ? AND file LIKE ?`, [
+        events,
+        `silver/${events}/event_date=${d}/%`,
+      ]);
+    }
+    if ((await warehouse.columns(SILVER_SCHEMA, events)) !== undefined) {
+      await warehouse.exec(
+        `DELETE FROM ${q(SILVER_SCHEMA)}.${q(events)} WHERE event_date IN (${dates.map(() => '?::DATE').join(', ')})`,
+        dates,
+      );
+    }
+    const rows = await warehouse.loadParquet(
+      SILVER_SCHEMA,
+      events,
+      files.map((k) => storage.uri(k)),
+      {
+        mode: 'append',
+        hivePartitioning: true,
+      },
+    );
+    for (const f of files) {
+      await warehouse.exec(`INSERT INTO ${q(META_SCHEMA)}.loaded_files VALUES (?, ?, ?, now()::TIMESTAMP)`, [
+        events,
+        f,
+        rows,
+      ]);
+    }
+    progress(`load: ${events}: ${rows} rows of ${dates.length} replayed event date(s) reloaded into the warehouse`);
+    return { rows, files: files.length };
+  });
+}

@@ -3,9 +3,10 @@ import { MedallionError } from '../core/errors.ts';
 import { progress } from '../core/logger.ts';
 import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference, type ReferenceIngestResult } from '../ingest/reference-ingest.ts';
-import { type LoadResult, runLoad } from '../load/load-job.ts';
+import { type LoadResult, reloadEventDates, runLoad } from '../load/load-job.ts';
 import { loggedRun } from '../ops/run-log.ts';
 import { type RefineResult, runRefine } from '../refine/refine-job.ts';
+import { type DateRange, type ReplayResult, runReplay } from '../refine/replay-job.ts';
 import { createEventSource } from '../sources/event-source.ts';
 import type { PipelineContext } from './context.ts';
 
@@ -132,6 +133,27 @@ export function buildStep(
         );
       }
       return result;
+    },
+    parentRunId,
+  );
+}
+
+/** `replay`: rebuild silver for a range of event dates from bronze, reload those dates, rebuild gold. */
+export function replayStep(
+  ctx: PipelineContext,
+  range: DateRange,
+  parentRunId?: string,
+): Promise<ReplayResult & { reloaded: number; gold: BuildStepResult }> {
+  return loggedRun(
+    ctx.project.paths,
+    'replay',
+    async (runId) => {
+      const replayed = await runReplay(ctx.project, ctx.storage, ctx.engine, range);
+      const wh = await ctx.warehouse();
+      await runLoad(ctx.project, ctx.storage, wh);
+      const reloaded = await reloadEventDates(ctx.project, ctx.storage, wh, replayed.dates);
+      const gold = await buildStep(ctx, { command: 'build' }, runId);
+      return { ...replayed, reloaded: reloaded.rows, gold };
     },
     parentRunId,
   );

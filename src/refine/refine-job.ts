@@ -125,32 +125,23 @@ async function planChunks(engine: SqlSession, storage: Storage, dataset: string)
   return chunks;
 }
 
-interface ChunkResult {
-  readonly records: number;
-  readonly silver: number;
-  readonly quarantine: number;
-  readonly duplicates: number;
-  readonly late: number;
-  readonly warnings: number;
-  readonly quarantineByRule: Record<string, number>;
-}
-
-async function refineChunk(
+/**
+ * Builds the refine temp tables over bronze `files`: `refine_checked` (every record with the rules it
+ * broke), `refine_scored`, `refine_silver`, `refine_duplicates`, `refine_quarantine`. With `withState`,
+ * ids seen and watermarks of earlier chunks (the attached state) are taken into account; without, the
+ * files are refined as if they were the whole history (replay).
+ */
+export async function buildRefineTables(
   project: PipelineProject,
   storage: Storage,
   engine: SqlSession,
   contract: Contract,
   key: Buffer,
-  chunk: Chunk,
-): Promise<ChunkResult> {
-  const dataset = project.config.events.dataset;
-  const log = logger.child({ component: 'refine', dataset, chunk: chunk.id });
-  await engine.exec(`BEGIN TRANSACTION`);
-  await engine.exec(`DELETE FROM ${STATE_DB}.pending WHERE chunk = ?`, [chunk.id]);
-  for (const f of chunk.files) await engine.exec(`INSERT INTO ${STATE_DB}.pending VALUES (?, ?)`, [chunk.id, f]);
-  await engine.exec(`COMMIT`);
-
-  const fileList = `[${chunk.files.map((f) => quoteLiteral(storage.uri(f))).join(', ')}]`;
+  files: readonly string[],
+  withState: boolean,
+  refinedAt: string,
+): Promise<void> {
+  const fileList = `[${files.map((f) => quoteLiteral(storage.uri(f))).join(', ')}]`;
   const fieldIndex = new Map(contract.fields.map((f, i) => [f.name, i + 1]));
   const fieldJson = (f: { name: string }) => `_f[${fieldIndex.get(f.name)}]`;
   const paths = contract.fields.map((f) => quoteLiteral(`$.${f.name}`)).join(', ');
@@ -231,13 +222,12 @@ async function refineChunk(
     CREATE OR REPLACE TEMP TABLE refine_scored AS
     SELECT v.* EXCLUDE (raw_value, raw_bytes, raw_event_id, _dropped),
            row_number() OVER (PARTITION BY v.${keyCol} ORDER BY v.wm_stream, v.stream, v.stream_offset) AS _rn,
-           v.${keyCol} IN (SELECT event_id FROM ${STATE_DB}.seen_ids) AS _seen_before,
+           ${withState ? `v.${keyCol} IN (SELECT event_id FROM ${STATE_DB}.seen_ids)` : 'false'} AS _seen_before,
            greatest(max(v.${timeCol}) OVER (PARTITION BY v.wm_stream ORDER BY v.stream, v.stream_offset
-                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), w.max_event_time) AS _watermark_base
-    FROM refine_checked v LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream)
+                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), ${withState ? 'w.max_event_time' : 'NULL::TIMESTAMPTZ'}) AS _watermark_base
+    FROM refine_checked v ${withState ? `LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream)` : ''}
     WHERE NOT v._dropped;
   `);
-  const refinedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
   const silverCols = [
     ...contract.fields.map((f) => quoteIdent(f.pseudonymize ? f.name.replace(/_id$/, '') + '_key' : f.name)),
     `_local_time::DATE AS event_date`,
@@ -268,6 +258,37 @@ async function refineChunk(
            kafka_offset, source_file, source_line, ingested_at, TIMESTAMP '${refinedAt}' AS quarantined_at
     FROM refine_checked WHERE _dropped ORDER BY stream, stream_offset;
   `);
+}
+
+interface ChunkResult {
+  readonly records: number;
+  readonly silver: number;
+  readonly quarantine: number;
+  readonly duplicates: number;
+  readonly late: number;
+  readonly warnings: number;
+  readonly quarantineByRule: Record<string, number>;
+}
+
+async function refineChunk(
+  project: PipelineProject,
+  storage: Storage,
+  engine: SqlSession,
+  contract: Contract,
+  key: Buffer,
+  chunk: Chunk,
+): Promise<ChunkResult> {
+  const dataset = project.config.events.dataset;
+  const log = logger.child({ component: 'refine', dataset, chunk: chunk.id });
+  await engine.exec(`BEGIN TRANSACTION`);
+  await engine.exec(`DELETE FROM ${STATE_DB}.pending WHERE chunk = ?`, [chunk.id]);
+  for (const f of chunk.files) await engine.exec(`INSERT INTO ${STATE_DB}.pending VALUES (?, ?)`, [chunk.id, f]);
+  await engine.exec(`COMMIT`);
+
+  const refinedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
+  await buildRefineTables(project, storage, engine, contract, key, chunk.files, true, refinedAt);
+  const keyCol = quoteIdent(contract.key);
+  const timeCol = quoteIdent(contract.eventTime);
 
   const counts = (
     await engine.all<{
