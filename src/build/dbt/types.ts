@@ -1,9 +1,18 @@
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 
 /** The dbt commands Medallion's runner implements. */
-export type DbtCommand = 'build' | 'run' | 'test' | 'snapshot' | 'compile' | 'parse' | 'ls';
+export type DbtCommand = 'build' | 'run' | 'test' | 'seed' | 'snapshot' | 'compile' | 'parse' | 'ls';
 
-export const DBT_COMMANDS: readonly DbtCommand[] = ['build', 'run', 'test', 'snapshot', 'compile', 'parse', 'ls'];
+export const DBT_COMMANDS: readonly DbtCommand[] = [
+  'build',
+  'run',
+  'test',
+  'seed',
+  'snapshot',
+  'compile',
+  'parse',
+  'ls',
+];
 
 export interface DbtRunOptions {
   readonly command: DbtCommand;
