@@ -5,6 +5,7 @@ import { configCommand } from './commands/config-command.ts';
 import { dbtCommand } from './commands/dbt-command.ts';
 import { ingestCommand, loadCommand, refineCommand } from './commands/layer-commands.ts';
 import { buildCommand, runCommand, testCommand } from './commands/pipeline-commands.ts';
+import { quarantineCommand } from './commands/quarantine-command.ts';
 import { queryCommand } from './commands/query-command.ts';
 import { replayCommand } from './commands/replay-command.ts';
 import { demoCommand, serveCommand } from './commands/serve-commands.ts';
@@ -26,6 +27,7 @@ export const COMMANDS: readonly Command[] = [
   serveCommand,
   statusCommand,
   queryCommand,
+  quarantineCommand,
   configCommand,
 ];
 

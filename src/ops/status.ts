@@ -32,7 +32,19 @@ export interface PipelineStatus {
     readonly builtAt: string | null;
   };
   readonly lastRun: RunLogEntry | null;
+  /** The latest refine batches that processed records (newest last): their late events among others. */
+  readonly batches: readonly RefineBatch[];
   readonly datasets: Readonly<Record<string, DatasetStatus>>;
+}
+
+/** Counts of one refine batch, from the run log. */
+export interface RefineBatch {
+  readonly finishedAt: string;
+  readonly records: number;
+  readonly silver: number;
+  readonly quarantine: number;
+  readonly duplicates: number;
+  readonly late: number;
 }
 
 async function countRows(engine: SqlSession, storage: Storage, prefix: string, where?: string): Promise<number> {
@@ -108,6 +120,20 @@ export async function readStatus(
   }
   const runs = await readRuns(project.paths, 200);
   const lastRun = [...runs].reverse().find((r) => r.job === 'run') ?? runs.at(-1) ?? null;
+  const batches: RefineBatch[] = runs
+    .filter((r) => r.job === 'refine' && r.status === 'success' && Number(r.counts?.['records'] ?? 0) > 0)
+    .slice(-10)
+    .map((r) => {
+      const n = (k: string) => Number(r.counts?.[k] ?? 0);
+      return {
+        finishedAt: r.finishedAt,
+        records: n('records'),
+        silver: n('silver'),
+        quarantine: n('quarantine'),
+        duplicates: n('duplicates'),
+        late: n('late'),
+      };
+    });
   return {
     project: project.config.name,
     dataDir: project.paths.root,
@@ -118,6 +144,7 @@ export async function readStatus(
     late: { rows: ev.late ?? 0 },
     gold: await goldStatus(project),
     lastRun,
+    batches,
     datasets,
   };
 }
@@ -141,6 +168,14 @@ export function formatStatus(s: PipelineStatus): string {
   lines.push('', '  reference datasets:');
   for (const [name, d] of Object.entries(s.datasets)) {
     if (d.kind === 'reference') lines.push(`    ${name.padEnd(24)} bronze ${d.bronze}, silver ${d.silver}`);
+  }
+  if (s.batches.length > 0) {
+    lines.push('', '  latest refine batches:');
+    for (const b of s.batches.slice(-5)) {
+      lines.push(
+        `    ${b.finishedAt}  ${String(b.records).padStart(9)} records → silver ${b.silver} (late ${b.late}), quarantine ${b.quarantine}, duplicates ${b.duplicates}`,
+      );
+    }
   }
   if (s.lastRun) {
     lines.push(

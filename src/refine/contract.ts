@@ -19,6 +19,14 @@ const fieldSchema = z.strictObject({
   required: z.boolean().default(false),
   accepted: z.array(z.union([z.string(), z.number()])).optional(),
   pattern: z.string().optional(),
+  min: z
+    .union([z.number(), z.string()])
+    .optional()
+    .describe('Smallest accepted value: a number for integers, an ISO-8601 timestamp for timestamps.'),
+  max: z
+    .union([z.number(), z.string()])
+    .optional()
+    .describe('Largest accepted value: a number for integers, an ISO-8601 timestamp for timestamps.'),
   references: z
     .strictObject({ dataset: z.string(), column: z.string() })
     .optional()
@@ -77,6 +85,24 @@ export function loadContract(path: string): Contract {
     }
   }
   for (const f of c.fields) {
+    for (const b of [f.min, f.max]) {
+      if (b === undefined) continue;
+      const ok =
+        f.type === 'integer'
+          ? typeof b === 'number'
+          : f.type === 'timestamp'
+            ? typeof b === 'string' && !Number.isNaN(Date.parse(b))
+            : true;
+      if (!ok) {
+        throw new MedallionError(
+          'MDL_CONTRACT_INVALID',
+          `Contract ${path}: field ${f.name} has a min/max that is not a ${f.type}.`,
+          {
+            hint: 'Use numbers for integer fields and ISO-8601 timestamps for timestamp fields.',
+          },
+        );
+      }
+    }
     if (f.pattern) {
       try {
         new RegExp(f.pattern);
@@ -125,7 +151,7 @@ export function typedValueSql(f: ContractField, fieldJson: FieldJson): string {
 /**
  * Compiles the contract's rules. `referenceSql(dataset, column)` returns a relation (SQL) with the
  * reference values in a column named `v`. Rule names are stable: `<field>.required`, `<field>.type`,
- * `<field>.accepted`, `<field>.pattern`, `<field>.reference`.
+ * `<field>.accepted`, `<field>.range`, `<field>.pattern`, `<field>.reference`.
  */
 export function compileRules(
   contract: Contract,
@@ -149,6 +175,23 @@ export function compileRules(
         name: `${f.name}.accepted`,
         action: f.action,
         brokenWhen: `(${value}) IS NOT NULL AND (${value}) NOT IN (${list})`,
+      });
+    }
+    if (f.min !== undefined || f.max !== undefined) {
+      const bound = (b: number | string) =>
+        f.type === 'timestamp'
+          ? `TIMESTAMPTZ ${quoteLiteral(String(b))}`
+          : typeof b === 'number'
+            ? String(b)
+            : quoteLiteral(b);
+      const checks = [
+        ...(f.min !== undefined ? [`(${value}) < ${bound(f.min)}`] : []),
+        ...(f.max !== undefined ? [`(${value}) > ${bound(f.max)}`] : []),
+      ];
+      rules.push({
+        name: `${f.name}.range`,
+        action: f.action,
+        brokenWhen: `(${value}) IS NOT NULL AND (${checks.join(' OR ')})`,
       });
     }
     if (f.pattern) {
