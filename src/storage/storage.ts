@@ -6,6 +6,8 @@
 export interface StoredFile {
   readonly key: string;
   readonly size: number;
+  /** Last modification time in epoch milliseconds, when the store knows it (used to age orphan files). */
+  readonly modifiedMs?: number;
 }
 
 export interface Storage {
@@ -21,5 +23,12 @@ export interface Storage {
   putAtomic(key: string, produce: (tmpUri: string) => Promise<void>): Promise<void>;
   readText(key: string): Promise<string | undefined>;
   writeTextAtomic(key: string, text: string): Promise<void>;
+  /**
+   * Creates `key` with `text` only if no file of that name exists yet, atomically: of writers racing
+   * on the same key exactly one gets `true`, every other `false`, and readers see no file or the whole
+   * file. This is the mutual exclusion the Delta log needs (object stores: a conditional put,
+   * `If-None-Match: *`). Never overwrites.
+   */
+  putIfAbsent(key: string, text: string): Promise<boolean>;
   delete(key: string): Promise<void>;
 }

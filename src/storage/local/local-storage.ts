@@ -1,6 +1,6 @@
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import { writeAtomic, writeTextAtomic } from '../../core/fs-atomic.ts';
+import { link, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { fsyncDir, tempNameFor, writeAtomic, writeTextAtomic } from '../../core/fs-atomic.ts';
 import type { Storage, StoredFile } from '../storage.ts';
 
 /** Lake storage in a local directory. */
@@ -30,7 +30,7 @@ export class LocalStorage implements Storage {
         if (e.isDirectory()) await walk(p);
         else if (e.isFile() && !e.name.endsWith('.tmp')) {
           const s = await stat(p);
-          out.push({ key: relative(this.root, p).split(sep).join('/'), size: s.size });
+          out.push({ key: relative(this.root, p).split(sep).join('/'), size: s.size, modifiedMs: s.mtimeMs });
         }
       }
     };
@@ -62,6 +62,35 @@ export class LocalStorage implements Storage {
 
   async writeTextAtomic(key: string, text: string): Promise<void> {
     await writeTextAtomic(this.uri(key), text);
+  }
+
+  /**
+   * Writes `text` to a temporary file, flushes it, then hard-links it to `key`: link(2) fails with
+   * EEXIST when the name is taken, atomically, so one racing writer wins and the file appears whole.
+   */
+  async putIfAbsent(key: string, text: string): Promise<boolean> {
+    const path = this.uri(key);
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = tempNameFor(path);
+    try {
+      const fh = await open(tmp, 'wx');
+      try {
+        await fh.writeFile(text);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      try {
+        await link(tmp, path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw err;
+      }
+      await fsyncDir(dirname(path));
+      return true;
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 
   async delete(key: string): Promise<void> {
