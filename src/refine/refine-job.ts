@@ -48,7 +48,7 @@ export async function runRefine(project: PipelineProject, storage: Storage, engi
   );
   await engine.exec(`
     CREATE TABLE IF NOT EXISTS ${STATE_DB}.processed_files (file VARCHAR PRIMARY KEY, chunk VARCHAR, refined_at TIMESTAMP);
-    CREATE TABLE IF NOT EXISTS ${STATE_DB}.seen_ids (event_id VARCHAR PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.seen_keys (event_date DATE, event_id VARCHAR);
     CREATE TABLE IF NOT EXISTS ${STATE_DB}.watermarks (wm_stream VARCHAR PRIMARY KEY, max_event_time TIMESTAMPTZ);
     CREATE TABLE IF NOT EXISTS ${STATE_DB}.pending (chunk VARCHAR, file VARCHAR);
     CREATE TABLE IF NOT EXISTS ${STATE_DB}.chunks (chunk VARCHAR PRIMARY KEY, records BIGINT, silver BIGINT, quarantine BIGINT,
@@ -216,16 +216,32 @@ export async function buildRefineTables(
       );
     }
   }
-  // Dedup (first occurrence in stream order wins; ids seen in earlier chunks are duplicates) and the
-  // watermark base (newest event time before each record in its watermark stream, or from state).
+  // Dedup: the first occurrence in stream order wins; an id seen in an earlier chunk on the same event
+  // date is a duplicate. The key index (state table seen_keys) is read only for the event dates in
+  // this chunk: it is appended chunk by chunk, so its row groups are clustered by date and DuckDB's
+  // zone maps skip the rest — the cost follows the batch, not the history.
+  // Watermark base: the newest event time before each record in its watermark stream, or from state.
+  const batchDates = withState
+    ? (
+        await engine.all<{ d: string }>(
+          `SELECT DISTINCT _local_time::DATE::VARCHAR AS d FROM refine_checked WHERE NOT _dropped AND _local_time IS NOT NULL`,
+        )
+      ).map((r) => `DATE '${r.d}'`)
+    : [];
+  const seenJoin =
+    withState && batchDates.length > 0
+      ? `LEFT JOIN (SELECT event_date AS _seen_date, event_id AS _seen_id FROM ${STATE_DB}.seen_keys
+                    WHERE event_date IN (${batchDates.join(', ')})) s
+           ON s._seen_date = v._local_time::DATE AND s._seen_id = v.${keyCol}`
+      : '';
   await engine.exec(`
     CREATE OR REPLACE TEMP TABLE refine_scored AS
     SELECT v.* EXCLUDE (raw_value, raw_bytes, raw_event_id, _dropped),
            row_number() OVER (PARTITION BY v.${keyCol} ORDER BY v.wm_stream, v.stream, v.stream_offset) AS _rn,
-           ${withState ? `v.${keyCol} IN (SELECT event_id FROM ${STATE_DB}.seen_ids)` : 'false'} AS _seen_before,
+           ${seenJoin ? 's._seen_id IS NOT NULL' : 'false'} AS _seen_before,
            greatest(max(v.${timeCol}) OVER (PARTITION BY v.wm_stream ORDER BY v.stream, v.stream_offset
                                              ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), ${withState ? 'w.max_event_time' : 'NULL::TIMESTAMPTZ'}) AS _watermark_base
-    FROM refine_checked v ${withState ? `LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream)` : ''}
+    FROM refine_checked v ${withState ? `LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream)` : ''} ${seenJoin}
     WHERE NOT v._dropped;
   `);
   const silverCols = [
@@ -341,7 +357,7 @@ async function refineChunk(
   await engine.exec(`BEGIN TRANSACTION`);
   try {
     await engine.exec(`
-      INSERT INTO ${STATE_DB}.seen_ids SELECT ${keyCol} FROM refine_silver;
+      INSERT INTO ${STATE_DB}.seen_keys SELECT event_date, ${keyCol} FROM refine_silver ORDER BY event_date;
       INSERT OR REPLACE INTO ${STATE_DB}.watermarks
         SELECT v.wm_stream, greatest(max(v.${timeCol}), any_value(w.max_event_time))
         FROM refine_checked v LEFT JOIN ${STATE_DB}.watermarks w USING (wm_stream) WHERE NOT v._dropped GROUP BY v.wm_stream;
