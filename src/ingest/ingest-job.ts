@@ -1,4 +1,5 @@
 import type { PipelineProject } from '../config/project.ts';
+import { asMedallionError } from '../core/errors.ts';
 import { logger, progress } from '../core/logger.ts';
 import { sleep } from '../core/sleep.ts';
 import type { SqlSession } from '../engine/duckdb.ts';
@@ -26,38 +27,101 @@ export interface PumpOptions {
   readonly idleMs?: number;
 }
 
+/** Options of `IngestSession.open`. */
+export interface IngestSessionOptions {
+  /**
+   * Makes a fresh source: when given, a retriable source failure while running `forever` (broker
+   * restarted or unreachable) closes the source and connects a new one, with backoff, instead of
+   * failing. Connecting at open is retried the same way.
+   */
+  readonly reconnect?: () => Promise<Source>;
+  /** Connect attempts before giving up (default: unbounded while `signal` is not aborted). */
+  readonly connectAttempts?: number;
+  readonly signal?: AbortSignal;
+}
+
+const BACKOFF_START_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+/**
+ * Connects a source, retrying retriable failures (broker unreachable) with exponential backoff:
+ * each failed attempt is reported with its cause and the wait before the next.
+ */
+export async function connectWithRetry(
+  makeSource: () => Promise<Source>,
+  resume: (stream: string) => Promise<number | undefined>,
+  options: { attempts?: number; signal?: AbortSignal } = {},
+): Promise<Source> {
+  let wait = BACKOFF_START_MS;
+  for (let attempt = 1; ; attempt++) {
+    let source: Source | undefined;
+    try {
+      source = await makeSource();
+      await source.connect(resume);
+      return source;
+    } catch (err) {
+      await source?.close().catch(() => {});
+      const e = asMedallionError(err);
+      const last = options.attempts !== undefined && attempt >= options.attempts;
+      if (!e.retriable || last || options.signal?.aborted) throw e;
+      progress(`ingest: ${e.toUserLine()} Retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1}).`);
+      await sleep(wait, options.signal);
+      if (options.signal?.aborted) throw e;
+      wait = Math.min(BACKOFF_MAX_MS, wait * 2);
+    }
+  }
+}
+
 /**
  * kafka_to_bronze: reads micro-batches from the event source, writes them to bronze, and only then
- * acknowledges them to the source (commits offsets / the landing checkpoint). A crash between the
- * two leaves files whose names record their offsets; at the next start those offsets are handed to
- * the source as durable, so nothing is written twice.
+ * acknowledges them to the source (commits offsets / the landing checkpoint). The source is
+ * positioned after what bronze holds, read from bronze each time a stream is (re)assigned; the
+ * writer drops whatever bronze already holds, so a batch read again after a crash, a rebalance or
+ * a replay from the log start is never written twice.
  */
 export class IngestSession {
   readonly #project: PipelineProject;
-  readonly #source: Source;
+  #source: Source;
   readonly #writer: BronzeWriter;
+  readonly #options: IngestSessionOptions;
   readonly #log;
   #totalRecords = 0;
   #totalBatches = 0;
 
-  private constructor(project: PipelineProject, source: Source, writer: BronzeWriter) {
+  private constructor(project: PipelineProject, source: Source, writer: BronzeWriter, options: IngestSessionOptions) {
     this.#project = project;
     this.#source = source;
     this.#writer = writer;
+    this.#options = options;
     this.#log = logger.child({ component: 'ingest', dataset: project.config.events.dataset, source: source.kind });
   }
 
-  /** Connects the source, resuming after what bronze already holds. */
+  /**
+   * Connects the source, resuming after what bronze already holds. `source` may be a factory: it is
+   * then called again for each retried connect attempt (see `IngestSessionOptions.reconnect`).
+   */
   static async open(
     project: PipelineProject,
-    source: Source,
+    source: Source | (() => Promise<Source>),
     storage: Storage,
     engine: SqlSession,
+    options: IngestSessionOptions = {},
   ): Promise<IngestSession> {
-    const writer = new BronzeWriter(storage, project.config.events.dataset, engine);
-    const durable = await writer.durableOffsets();
-    await source.connect(async (stream) => durable.get(stream));
-    return new IngestSession(project, source, writer);
+    const writer = new BronzeWriter(storage, project.config.events.dataset, engine, { stateDir: project.paths.state });
+    const resume = (stream: string) => writer.lastDurable(stream);
+    let connected: Source;
+    if (typeof source === 'function')
+      connected = await connectWithRetry(source, resume, { attempts: options.connectAttempts, signal: options.signal });
+    else {
+      await source.connect(resume);
+      connected = source;
+    }
+    return new IngestSession(project, connected, writer, options);
+  }
+
+  /** The source in use (a new one after a reconnect). */
+  get source(): Source {
+    return this.#source;
   }
 
   /** Moves batches from the source to bronze until the condition of `options.until`. */
@@ -66,15 +130,24 @@ export class IngestSession {
     let batches = 0;
     let records = 0;
     while (!options.signal?.aborted) {
-      const batch = await this.#source.readBatch(this.#project.config.events.batch);
-      if (!batch) {
-        if (options.until === 'idle') break;
-        if (options.until === 'caught-up' && this.#source.caughtUp()) break;
-        if (options.until === 'forever') await sleep(options.idleMs ?? 500, options.signal);
+      let batch: Awaited<ReturnType<Source['readBatch']>>;
+      let written: BronzeFile[];
+      try {
+        batch = await this.#source.readBatch(this.#project.config.events.batch);
+        if (!batch) {
+          if (options.until === 'idle') break;
+          if (options.until === 'caught-up' && this.#source.caughtUp()) break;
+          if (options.until === 'forever') await sleep(options.idleMs ?? 500, options.signal);
+          continue;
+        }
+        written = await this.#writer.write(batch);
+        await this.#source.acknowledge(batch);
+      } catch (err) {
+        const e = asMedallionError(err);
+        if (!this.#options.reconnect || options.until !== 'forever' || !e.retriable) throw e;
+        await this.#reconnect(e.toUserLine(), options.signal);
         continue;
       }
-      const written = await this.#writer.write(batch);
-      await this.#source.acknowledge(batch);
       files.push(...written);
       batches++;
       records += batch.recordCount;
@@ -86,6 +159,21 @@ export class IngestSession {
       );
     }
     return { batches, records, files };
+  }
+
+  async #reconnect(cause: string, signal: AbortSignal | undefined): Promise<void> {
+    progress(`ingest: source failed (${cause}); reconnecting`);
+    this.#log.warn({ err: cause }, 'source failed; reconnecting');
+    await this.#source.close().catch(() => {});
+    await sleep(BACKOFF_START_MS, signal);
+    if (signal?.aborted) return;
+    try {
+      this.#source = await connectWithRetry(this.#options.reconnect!, (s) => this.#writer.lastDurable(s), {
+        signal,
+      });
+    } catch (err) {
+      if (!signal?.aborted) throw err;
+    }
   }
 
   async close(): Promise<void> {

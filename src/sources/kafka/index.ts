@@ -5,5 +5,5 @@
 export { committedOffsets, deleteTopic, endOffsets, ensureTopic } from './kafka-admin.ts';
 export { CONNECT_DEADLINE_MS } from './kafka-errors.ts';
 export { type KafkaEventMessage, KafkaEventSink, type KafkaEventSinkOptions } from './kafka-event-sink.ts';
-export { KafkaSource, type KafkaSourceOptions } from './kafka-source.ts';
+export { KafkaSource, type KafkaSourceOptions, type KafkaStartFrom } from './kafka-source.ts';
 export { parseBrokers } from './parse-brokers.ts';

@@ -27,7 +27,18 @@ export interface KafkaSourceOptions {
   readonly clientId: string;
   /** Group session timeout: how long the group waits for a silent member (default 30 s). */
   readonly sessionTimeoutMs?: number;
+  /**
+   * Where each partition starts the first time this source is given it: `bronze` (default) right
+   * after what bronze holds; `beginning` at the log start; `{ timestampMs }` at the first offset
+   * whose timestamp is at or after it (the log end when none is). Later assignments (rebalances)
+   * always start from bronze. Whatever the start, bronze never receives an offset twice: the
+   * writer drops what bronze already holds, so the other two re-read and fill only what is missing.
+   */
+  readonly startFrom?: KafkaStartFrom;
 }
+
+/** See `KafkaSourceOptions.startFrom`. */
+export type KafkaStartFrom = 'bronze' | 'beginning' | { readonly timestampMs: number };
 
 type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 type ResumeFn = (stream: string) => Promise<number | undefined>;
@@ -172,6 +183,8 @@ export class KafkaSource implements Source {
   readonly groupId: string;
   readonly clientId: string;
   readonly #sessionTimeoutMs: number;
+  readonly #startFrom: KafkaStartFrom;
+  readonly #positionedOnce = new Set<number>();
   readonly #log;
   #consumer: Consumer | undefined;
   #resume: ResumeFn = async () => undefined;
@@ -191,6 +204,7 @@ export class KafkaSource implements Source {
     this.groupId = options.groupId;
     this.clientId = options.clientId;
     this.#sessionTimeoutMs = options.sessionTimeoutMs ?? SESSION_TIMEOUT_MS;
+    this.#startFrom = options.startFrom ?? 'bronze';
     this.#log = logger.child({ component: 'kafka-source', topic: this.topic, groupId: this.groupId });
   }
 
@@ -294,11 +308,15 @@ export class KafkaSource implements Source {
           timestamp,
           isolationLevel,
         });
-      const [committed, earliest, latest] = await withDeadline(
+      const startFrom = this.#startFrom;
+      const [committed, earliest, latest, atTime] = await withDeadline(
         Promise.all([
           consumer.listCommittedOffsets({ topics: [{ topic: this.topic, partitions }] }),
           offsetsAt(ListOffsetTimestamps.EARLIEST, FetchIsolationLevels.READ_COMMITTED),
           offsetsAt(ListOffsetTimestamps.LATEST, FetchIsolationLevels.READ_UNCOMMITTED),
+          typeof startFrom === 'object'
+            ? offsetsAt(BigInt(startFrom.timestampMs), FetchIsolationLevels.READ_UNCOMMITTED)
+            : Promise.resolve(undefined),
         ]),
         CONNECT_DEADLINE_MS,
         () => unreachable(this.brokers, action),
@@ -315,7 +333,10 @@ export class KafkaSource implements Source {
           throw asMedallionError(err);
         });
         let start = durable !== undefined ? BigInt(durable) + 1n : logStart;
-        if (groupOffset > start) {
+        if (!this.#positionedOnce.has(p) && startFrom !== 'bronze') {
+          const t = atTime?.get(this.topic)?.[p];
+          start = startFrom === 'beginning' ? logStart : t !== undefined && t >= 0n ? t : logEnd;
+        } else if (groupOffset > start) {
           this.#log.warn(
             { partition: p, committed: Number(groupOffset), from: Number(start) },
             'the consumer group committed offsets beyond what this data directory holds in bronze; reading from bronze',
@@ -334,6 +355,7 @@ export class KafkaSource implements Source {
       if (version !== this.#assignmentVersion) continue;
       for (const [p, { start, committed: groupOffset }] of starts) {
         this.#toPosition.delete(p);
+        this.#positionedOnce.add(p);
         this.#owned.set(p, {
           partition: p,
           stream: `${this.topic}:${p}`,

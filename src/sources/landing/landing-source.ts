@@ -54,10 +54,16 @@ export class LandingSource implements Source {
   #done = new Map<string, number>();
   #snapshot = new Map<string, number>();
   #current: OpenFile | undefined;
+  readonly #fromBeginning: boolean;
 
-  constructor(options: { dir: string; checkpointPath: string }) {
+  /**
+   * `fromBeginning` ignores the checkpoint and what bronze holds at connect and reads every file
+   * from its first line again (bronze drops what it already has: this fills only what is missing).
+   */
+  constructor(options: { dir: string; checkpointPath: string; fromBeginning?: boolean }) {
     this.dir = options.dir;
     this.checkpointPath = options.checkpointPath;
+    this.#fromBeginning = options.fromBeginning ?? false;
   }
 
   async connect(resume: (stream: string) => Promise<number | undefined>): Promise<void> {
@@ -72,9 +78,9 @@ export class LandingSource implements Source {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    this.#done = new Map(Object.entries(checkpoint.files));
+    this.#done = new Map(this.#fromBeginning ? [] : Object.entries(checkpoint.files));
     for (const name of await this.#listFiles()) {
-      const durable = await resume(name);
+      const durable = this.#fromBeginning ? undefined : await resume(name);
       if (durable !== undefined && durable > (this.#done.get(name) ?? 0)) this.#done.set(name, durable);
       this.#snapshot.set(name, (await this.#readFile(name)).lines.length);
     }

@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openDuckDb } from '../../../src/engine/duckdb.ts';
+import { addRange, BronzeWriter, uncoveredRuns } from '../../../src/ingest/bronze-writer.ts';
+import type { SourceBatch, SourceRecord, StreamSlice } from '../../../src/sources/source.ts';
+import { LocalStorage } from '../../../src/storage/local/local-storage.ts';
+
+const STREAM = 'topic:3';
+
+function record(offset: number): SourceRecord {
+  return {
+    position: { stream: STREAM, offset },
+    value: `{"o":${offset}}`,
+    key: null,
+    timestampMs: 1_700_000_000_000 + offset,
+    headers: null,
+    kafka: { topic: 'topic', partition: 3, offset },
+  };
+}
+
+function slice(first: number, last: number, skip: readonly number[] = []): StreamSlice {
+  const records: SourceRecord[] = [];
+  for (let o = first; o <= last; o++) if (!skip.includes(o)) records.push(record(o));
+  return {
+    stream: STREAM,
+    firstOffset: records[0]!.position.offset,
+    lastOffset: records.at(-1)!.position.offset,
+    records,
+  };
+}
+
+const batch = (...slices: StreamSlice[]): SourceBatch => ({
+  slices,
+  recordCount: slices.reduce((n, s) => n + s.records.length, 0),
+  byteCount: 0,
+});
+
+test('addRange merges touching ranges; uncoveredRuns keeps only what no range holds', () => {
+  let c = addRange([], 10, 19);
+  c = addRange(c, 30, 39);
+  c = addRange(c, 20, 25);
+  assert.deepEqual(c, [
+    [10, 25],
+    [30, 39],
+  ]);
+  assert.deepEqual(addRange(c, 0, 100), [[0, 100]]);
+  const runs = uncoveredRuns(slice(5, 45, [41]), c);
+  assert.deepEqual(
+    runs.map((r) => [r.firstOffset, r.lastOffset, r.records.length]),
+    [
+      [5, 9, 5],
+      [26, 29, 4],
+      [40, 45, 5],
+    ],
+  );
+  assert.deepEqual(uncoveredRuns(slice(12, 20), c), []);
+  const whole = slice(50, 60);
+  assert.equal(uncoveredRuns(whole, c)[0], whole);
+});
+
+test('two writers of one stream (a zombie and the new owner) never write an offset twice', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'medallion-bronze-'));
+  const engine = await openDuckDb(':memory:');
+  try {
+    const storage = new LocalStorage(join(dir, 'lake'));
+    const stateDir = join(dir, 'state');
+    const zombie = new BronzeWriter(storage, 'events', engine, { stateDir });
+    const owner = new BronzeWriter(storage, 'events', engine, { stateDir });
+    await zombie.write(batch(slice(0, 99)));
+    // Both believe they own the stream from offset 100 on and write overlapping batches at once.
+    const [z, o] = await Promise.all([
+      zombie.write(batch(slice(100, 199))),
+      owner.write(batch(slice(100, 149, [120]), slice(150, 260))),
+    ]);
+    const written = [...z, ...o].map((f) => [f.firstOffset, f.lastOffset] as const);
+    // The later one kept only what the first had not written.
+    const zombieWonFirst = z.length === 1 && z[0]!.firstOffset === 100;
+    assert.ok(written.length >= 2, JSON.stringify(written));
+    // A zombie that comes back later writes nothing already held.
+    assert.deepEqual(await zombie.write(batch(slice(150, 180))), []);
+    const rows = await engine.all<{ o: number; n: number }>(
+      `SELECT stream_offset::INT AS o, count(*)::INT AS n FROM read_parquet('${storage.uri('bronze/events')}/**/*.parquet')
+       GROUP BY 1 HAVING count(*) > 1`,
+    );
+    assert.deepEqual(rows, [], `offsets written twice (zombie first: ${zombieWonFirst})`);
+    const all = await engine.all<{ n: number; lo: number; hi: number }>(
+      `SELECT count(*)::INT AS n, min(stream_offset)::INT AS lo, max(stream_offset)::INT AS hi
+       FROM read_parquet('${storage.uri('bronze/events')}/**/*.parquet')`,
+    );
+    assert.deepEqual(all, [{ n: 261, lo: 0, hi: 260 }]);
+    assert.equal(await owner.lastDurable(STREAM, 0), 260);
+    assert.deepEqual([...(await owner.coverage())], [[STREAM, [[0, 260]]]]);
+  } finally {
+    await engine.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
