@@ -1,15 +1,25 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
 import { isIP } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
 import { secureHeaders } from 'hono/secure-headers';
+import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { PipelineProject } from '../config/project.ts';
 import { asMedallionError, type ErrorCode, MedallionError } from '../core/errors.ts';
-import { logger } from '../core/logger.ts';
+import { logger, progress } from '../core/logger.ts';
+import { COMPARE_TABLES, readCompare } from './compare-metrics.ts';
+import { EQUITY_TABLES, readEquity } from './equity-metrics.ts';
+import { equityQuery, filterQuery, schoolQuery, schoolsQuery } from './filters.ts';
 import { GoldReader } from './gold-reader.ts';
+import { GoldWatcher, readLiveFacts } from './live-updates.ts';
 import { NOW_TABLES, readDates, readNow } from './now-metrics.ts';
-import { loadStaticAssets, type StaticAsset } from './static-assets.ts';
+import { PipelineFacts, readGoldRowCounts } from './pipeline-metrics.ts';
+import { readSchool, readSchools, SCHOOL_TABLES, SCHOOLS_TABLES } from './school-metrics.ts';
+import { loadStaticAssets, PAGE_PATHS, type StaticAsset } from './static-assets.ts';
+import { readTrends, TREND_TABLES } from './trend-metrics.ts';
 
 /** Options of {@link startDashboard}. */
 export interface DashboardOptions {
@@ -20,6 +30,13 @@ export interface DashboardOptions {
   readonly port?: number;
   /** Warehouse file to read gold from (default: the project's warehouse). */
   readonly warehousePath?: string;
+  /**
+   * Access token (default: $MEDALLION_SERVE_TOKEN): when set, every request needs it, as
+   * `Authorization: Bearer <token>` or the cookie set by visiting a page with `?token=<token>` once.
+   */
+  readonly token?: string;
+  /** How often the server looks for a new gold build to push to open pages, in ms (default 500). */
+  readonly watchIntervalMs?: number;
 }
 
 /** A running dashboard. */
@@ -96,14 +113,32 @@ const nowQuery = z.strictObject({
 });
 const noQuery = z.strictObject({});
 
+/** Name of the cookie that carries the access token after a visit to `/?token=…`. */
+export const TOKEN_COOKIE = 'medallion_token';
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function bearerOf(header: string | undefined): string | undefined {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return m?.[1];
+}
+
 /** Builds the dashboard's HTTP application: routes, headers and errors, over a gold reader. */
 function createApp(options: {
   reader: GoldReader;
   assets: ReadonlyMap<string, StaticAsset>;
   minGroupSize: number;
   checkHost: boolean;
+  token: string | undefined;
+  project: PipelineProject;
+  watcher: GoldWatcher;
 }): Hono {
-  const { reader, assets, minGroupSize } = options;
+  const { reader, assets, minGroupSize, token, project, watcher } = options;
+  const pipelineFacts = new PipelineFacts(project);
   const app = new Hono();
 
   app.use(
@@ -141,6 +176,31 @@ function createApp(options: {
     });
   }
 
+  if (token) {
+    app.use(async (c, next) => {
+      const url = new URL(c.req.url);
+      const offered = url.searchParams.get('token');
+      if (offered !== null && !url.pathname.startsWith('/api/') && c.req.method === 'GET') {
+        if (!sameSecret(offered, token)) return c.text('Unauthorized: wrong token.', 401);
+        setCookie(c, TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'Strict', path: '/' });
+        url.searchParams.delete('token');
+        const rest = url.searchParams.toString();
+        return c.redirect(`${url.pathname}${rest ? `?${rest}` : ''}`, 303);
+      }
+      const given = bearerOf(c.req.header('authorization')) ?? getCookie(c, TOKEN_COOKIE);
+      if (given === undefined || !sameSecret(given, token)) {
+        c.header('WWW-Authenticate', 'Bearer realm="medallion"');
+        const err = new MedallionError('MDL_USAGE', 'This dashboard needs its access token.', {
+          hint: 'Open it once as /?token=<token>, or send "Authorization: Bearer <token>".',
+        });
+        return url.pathname.startsWith('/api/')
+          ? c.json(errorBody(err), 401)
+          : c.text(`${err.message} ${err.hint}`, 401);
+      }
+      await next();
+    });
+  }
+
   app.use('/api/*', async (c, next) => {
     await next();
     c.header('Cache-Control', 'no-store');
@@ -155,7 +215,106 @@ function createApp(options: {
       });
       return c.json(errorBody(err), 404);
     }
+    return c.json({
+      ...read.value,
+      pipeline: await readLiveFacts(project),
+      updatedAt: read.updatedAt,
+      stale: read.stale,
+    });
+  });
+
+  app.get('/api/equity', async (c) => {
+    const { metric, ...filters } = parseQuery(c, equityQuery);
+    const m = metric ?? 'attendance';
+    const read = await reader.read(`equity:${JSON.stringify(filters)}:${m}`, EQUITY_TABLES, (wh) =>
+      readEquity(wh, { filters, metric: m, minGroupSize }),
+    );
     return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
+  });
+
+  app.get('/api/schools', async (c) => {
+    const { q, ...filters } = parseQuery(c, schoolsQuery);
+    const read = await reader.read(`schools:${JSON.stringify(filters)}:${q ?? ''}`, SCHOOLS_TABLES, (wh) =>
+      readSchools(wh, { filters, q, minGroupSize }),
+    );
+    return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
+  });
+
+  app.get('/api/school', async (c) => {
+    const query = parseQuery(c, schoolQuery);
+    const read = await reader.read(`school:${JSON.stringify(query)}`, SCHOOL_TABLES, (wh) =>
+      readSchool(wh, { ...query, minGroupSize }),
+    );
+    if (!read.value) {
+      const err = new MedallionError('MDL_NOTHING_TO_SERVE', `Gold has no school ${query.dbn}.`, {
+        hint: 'Pick a school from the Schools page.',
+      });
+      return c.json(errorBody(err), 404);
+    }
+    return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
+  });
+
+  app.get('/api/compare', async (c) => {
+    const filters = parseQuery(c, filterQuery);
+    const read = await reader.read(`compare:${JSON.stringify(filters)}`, COMPARE_TABLES, (wh) =>
+      readCompare(wh, { filters, minGroupSize }),
+    );
+    return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
+  });
+
+  app.get('/api/trends', async (c) => {
+    const filters = parseQuery(c, filterQuery);
+    const read = await reader.read(`trends:${JSON.stringify(filters)}`, TREND_TABLES, (wh) =>
+      readTrends(wh, { filters, minGroupSize }),
+    );
+    return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
+  });
+
+  app.get('/api/pipeline', async (c) => {
+    parseQuery(c, noQuery);
+    const facts = await pipelineFacts.read();
+    let gold: { table: string; rows: number }[] = [];
+    let updatedAt: string | null = null;
+    let stale = false;
+    try {
+      const read = await reader.read('pipeline:gold', [], (wh) => readGoldRowCounts(wh));
+      gold = read.value;
+      updatedAt = read.updatedAt;
+      stale = read.stale;
+    } catch (err) {
+      if (!(err instanceof MedallionError) || err.code !== 'MDL_NOTHING_TO_SERVE') throw err;
+    }
+    return c.json({ ...facts, gold, updatedAt, stale });
+  });
+
+  app.get('/api/events', (c) => {
+    parseQuery(c, noQuery);
+    c.header('Cache-Control', 'no-store');
+    return streamSSE(c, async (stream) => {
+      let wake: () => void = () => {};
+      let pending = false;
+      const stop = watcher.subscribe(() => {
+        pending = true;
+        wake();
+      });
+      stream.onAbort(() => {
+        stop();
+        wake();
+      });
+      await stream.writeSSE({ event: 'hello', data: JSON.stringify({ version: watcher.version }), retry: 2000 });
+      while (!stream.aborted && !stream.closed) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 15_000).unref();
+        });
+        if (stream.aborted || stream.closed) break;
+        if (pending) {
+          pending = false;
+          await stream.writeSSE({ event: 'gold', data: JSON.stringify({ version: watcher.version }) });
+        } else await stream.write(': keep-alive\n\n');
+      }
+      stop();
+    });
   });
 
   app.get('/api/dates', async (c) => {
@@ -186,7 +345,8 @@ function createApp(options: {
   });
 
   app.get('*', (c) => {
-    const asset = assets.get(new URL(c.req.url).pathname);
+    const path = new URL(c.req.url).pathname;
+    const asset = assets.get(PAGE_PATHS.has(path) ? 'page.html' : path);
     if (!asset) return c.text('Not found', 404);
     c.header('ETag', asset.etag);
     c.header('Cache-Control', 'no-cache');
@@ -223,7 +383,8 @@ function urlHost(host: string): string {
 }
 
 /**
- * Starts the web dashboard on `host:port`, serving the "Now" page and its JSON API from the gold
+ * Starts the web dashboard on `host:port`, serving its pages (Now, Equity, Schools, Streaming vs
+ * batch, Trends, Pipeline), their JSON API and a stream of gold-build events, from the gold
  * schema of the warehouse, opened read-only. Resolves once it listens; fails with
  * MDL_SERVE_PORT_IN_USE when the port is taken. Gold need not exist yet: the API answers 503 until it does.
  */
@@ -231,12 +392,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const { project } = options;
   const host = options.host ?? project.config.serve.host;
   const port = options.port ?? project.config.serve.port;
-  const reader = new GoldReader(options.warehousePath ?? project.paths.warehouse);
+  const warehousePath = options.warehousePath ?? project.paths.warehouse;
+  const reader = new GoldReader(warehousePath);
+  const token = options.token ?? (process.env.MEDALLION_SERVE_TOKEN || undefined);
+  const watcher = new GoldWatcher(project, warehousePath, options.watchIntervalMs);
+  if (!isLoopback(host) && !token) {
+    const warning = `WARNING: the dashboard is bound to ${host}, beyond this machine, WITHOUT an access token: anyone who can reach this address can read it. Pass --token (or set MEDALLION_SERVE_TOKEN).`;
+    log.warn({ host }, warning);
+    progress(`\n${'!'.repeat(78)}\n${warning}\n${'!'.repeat(78)}\n`);
+  }
   const app = createApp({
     reader,
     assets: await loadStaticAssets(),
     minGroupSize: project.config.privacy.minGroupSize,
     checkHost: isLoopback(host),
+    token,
+    project,
+    watcher,
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   await new Promise<void>((resolve, reject) => {
@@ -268,6 +440,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     url,
     close() {
       closing ??= new Promise<void>((resolve) => {
+        watcher.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }).then(() => reader.close());

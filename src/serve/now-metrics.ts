@@ -43,6 +43,8 @@ export interface NowMetrics {
   readonly minGroupSize: number;
   /** School days in the stream so far: the span the equity figures cover. */
   readonly streamedDays: number;
+  /** The newest event time in gold (the stream's clock, YYYY-MM-DDTHH:MM:SS); null without events. */
+  readonly newestEventTime: string | null;
   readonly citywide: CitywideNow | null;
   readonly boroughs: readonly BoroughNow[];
   readonly equity: readonly EquityRow[];
@@ -51,7 +53,8 @@ export interface NowMetrics {
 /** SQL of the "Now" page; every figure is computed here, on gold. */
 export const NOW_SQL = {
   latestDate: `SELECT strftime(max(event_date), '%Y-%m-%d') AS event_date,
-                      count(DISTINCT event_date)::BIGINT AS days
+                      count(DISTINCT event_date)::BIGINT AS days,
+                      strftime(max(last_event_time), '%Y-%m-%dT%H:%M:%S') AS newest_event_time
                FROM gold.fact_event_metrics`,
   hasDate: `SELECT count(*)::BIGINT AS n FROM gold.fact_event_metrics WHERE event_date = CAST(? AS DATE)`,
   citywide: `
@@ -133,9 +136,12 @@ export async function readNow(
     const [found] = await wh.query<{ n: number }>(NOW_SQL.hasDate, [options.date]);
     if (!found || found.n === 0) return undefined;
   }
-  const [latest] = await wh.query<{ event_date: string | null; days: number }>(NOW_SQL.latestDate);
+  const [latest] = await wh.query<{ event_date: string | null; days: number; newest_event_time: string | null }>(
+    NOW_SQL.latestDate,
+  );
   const date = options.date ?? latest?.event_date ?? null;
   const streamedDays = latest?.days ?? 0;
+  const newestEventTime = latest?.newest_event_time ?? null;
   const equity = (await wh.query<EquitySqlRow>(NOW_SQL.equity)).map(
     (r): EquityRow => ({
       group: r.group_key,
@@ -147,13 +153,15 @@ export async function readNow(
       officialChronicAbsenceRate: publish(r.official_chronic_absence_rate, r.official_students, min),
     }),
   );
-  if (date === null) return { date, minGroupSize: min, streamedDays, citywide: null, boroughs: [], equity };
+  if (date === null)
+    return { date, minGroupSize: min, streamedDays, newestEventTime, citywide: null, boroughs: [], equity };
   const [city] = await wh.query<CountsRow>(NOW_SQL.citywide, [date]);
   const boroughs = await wh.query<CountsRow & { borough: string }>(NOW_SQL.boroughs, [date]);
   return {
     date,
     minGroupSize: min,
     streamedDays,
+    newestEventTime,
     citywide: city
       ? {
           schools: city.schools,

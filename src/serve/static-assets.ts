@@ -26,6 +26,16 @@ const TYPES: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 
+/** Paths of the pages other than Now; each is served `page.html`, whose script draws the page the path names. */
+export const PAGE_PATHS: ReadonlySet<string> = new Set([
+  '/equity',
+  '/schools',
+  '/school',
+  '/compare',
+  '/trends',
+  '/pipeline',
+]);
+
 /**
  * The closed list of files served, by URL path: the page, its script and style, and the charting
  * library straight from node_modules. Nothing outside this list is ever read from disk, so no
@@ -34,7 +44,10 @@ const TYPES: Record<string, string> = {
 function assetFiles(): Record<string, string> {
   return {
     '/': join(STATIC_DIR, 'index.html'),
+    'page.html': join(STATIC_DIR, 'page.html'),
     '/static/now.js': join(STATIC_DIR, 'now.js'),
+    '/static/app.js': join(STATIC_DIR, 'app.js'),
+    '/static/common.js': join(STATIC_DIR, 'common.js'),
     '/static/dashboard.css': join(STATIC_DIR, 'dashboard.css'),
     '/static/favicon.svg': join(STATIC_DIR, 'favicon.svg'),
     '/vendor/chart.umd.min.js': join(chartJsDir(), 'chart.umd.min.js'),

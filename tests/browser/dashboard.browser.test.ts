@@ -84,12 +84,12 @@ test('the "Now" page shows gold figures, draws its charts without console errors
     await page.waitForFunction(() => document.querySelectorAll('#equity-table tbody tr').length === 6);
 
     const focusOrder: string[] = [];
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 14; i++) {
       await page.keyboard.press('Tab');
       focusOrder.push(await page.evaluate(() => document.activeElement?.id || document.activeElement?.className || ''));
     }
     assert.deepEqual(focusOrder.slice(0, 1), ['skip-link'], 'the skip link comes first');
-    for (const id of ['day', 'refresh', 'measure-attendance']) {
+    for (const id of ['day', 'refresh', 'borough-csv', 'equity-csv', 'measure-attendance']) {
       assert.ok(focusOrder.includes(id), `#${id} is reachable with the keyboard (${focusOrder.join(', ')})`);
     }
 

@@ -1,8 +1,11 @@
 // The "Now" page: fetches /api/now and /api/dates, formats the figures and draws the charts.
 // Every number comes computed (and suppressed) from the server; this file only formats and draws.
+// It redraws when the server announces a new gold build (server-sent events), and polls as a fallback.
+
+import { download, formatDuration, liveUpdates, toCsv } from './common.js';
 
 const SUPPRESSED = 's';
-const REFRESH_MS = 15_000;
+const REFRESH_MS = 60_000;
 
 const pct = new Intl.NumberFormat('en-US', { style: 'percent', minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const int = new Intl.NumberFormat('en-US');
@@ -262,8 +265,50 @@ function emptyRow(columns, text) {
   return tr;
 }
 
+const epm = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+function renderLive(data) {
+  const p = data.pipeline;
+  $('kpi-epm').textContent = p ? epm.format(p.eventsPerMinute) : '—';
+  $('kpi-epm-note').textContent = p?.lastBatch
+    ? `Refined into silver, last ${p.windowMinutes} min · last batch ${int.format(p.lastBatch.records)} events at ${clock.format(new Date(p.lastBatch.finishedAt))}`
+    : 'Events refined into silver, last 10 minutes';
+  $('kpi-lag').textContent = p?.lagSeconds === null || p?.lagSeconds === undefined ? '—' : formatDuration(p.lagSeconds);
+  $('kpi-lag-note').textContent = !p?.lastBatch
+    ? 'How far gold lags the newest events'
+    : p.pending
+      ? 'Newest batch not in gold yet: waiting for the build'
+      : `Newest batch to gold built at ${clock.format(new Date(p.goldBuiltAt))}`;
+  $('kpi-newest').textContent = data.newestEventTime
+    ? `${formatDay(data.newestEventTime.slice(0, 10))} ${data.newestEventTime.slice(11, 16)}`
+    : '—';
+}
+
+const BOROUGH_CSV = [
+  ['borough', 'borough'],
+  ['schools', 'schools'],
+  ['students', 'students'],
+  ['attendanceRate', 'attendance_rate'],
+];
+const EQUITY_CSV = [
+  ['group', 'eni_quintile'],
+  ['schools', 'schools'],
+  ['students', 'students'],
+  ['streamingAttendanceRate', 'streaming_attendance_rate'],
+  ['officialAttendanceRate', 'official_attendance_rate'],
+  ['streamingChronicAbsenceRate', 'streaming_chronic_absence_rate'],
+  ['officialChronicAbsenceRate', 'official_chronic_absence_rate'],
+];
+
+function downloadCsv(name, spec, rows) {
+  const columns = spec.map(([key, label]) => ({ key, label }));
+  const day = state.data?.date ?? 'latest';
+  download(`${name}_${day}.csv`, toCsv(columns, rows));
+}
+
 function render(data) {
   state.data = data;
+  renderLive(data);
   state.minGroupSize = data.minGroupSize;
   $('min-group').textContent = String(data.minGroupSize);
   $('streamed-days').textContent =
@@ -373,6 +418,13 @@ function start() {
   }
   $('day').addEventListener('change', load);
   $('refresh').addEventListener('click', refresh);
+  $('borough-csv').addEventListener('click', () =>
+    downloadCsv('now-boroughs', BOROUGH_CSV, state.data?.boroughs ?? []),
+  );
+  $('equity-csv').addEventListener('click', () => downloadCsv('now-equity', EQUITY_CSV, state.data?.equity ?? []));
+  liveUpdates(() => {
+    if ($('day').value === '') refresh();
+  });
   for (const input of document.querySelectorAll('input[name="measure"]')) {
     input.addEventListener('change', () => {
       state.measure = input.value;
