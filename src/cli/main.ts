@@ -3,6 +3,7 @@ import { logger } from '../core/logger.ts';
 import { type Command, helpText, parseCommandArgs } from './command.ts';
 import { configCommand } from './commands/config-command.ts';
 import { dbtCommand } from './commands/dbt-command.ts';
+import { exportCommand } from './commands/export-command.ts';
 import { ingestCommand, loadCommand, refineCommand } from './commands/layer-commands.ts';
 import { buildCommand, runCommand, testCommand } from './commands/pipeline-commands.ts';
 import { quarantineCommand } from './commands/quarantine-command.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   replayCommand,
   dbtCommand,
   serveCommand,
+  exportCommand,
   statusCommand,
   queryCommand,
   quarantineCommand,

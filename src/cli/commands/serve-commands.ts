@@ -21,6 +21,13 @@ const hostOption = {
   description: 'Address to bind (default: serve.host of the config, 127.0.0.1; $MEDALLION_SERVE_HOST overrides).',
 } as const;
 
+const tokenOption = {
+  type: 'string',
+  placeholder: 'T',
+  description:
+    'Require this access token on every request (default: $MEDALLION_SERVE_TOKEN): send "Authorization: Bearer T", or open /?token=T once to get a cookie. Needed to serve beyond 127.0.0.1.',
+} as const;
+
 function waitForSignal(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) resolve();
@@ -36,16 +43,24 @@ function hostOf(values: Record<string, unknown>): string | undefined {
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'Serve the dashboard, fed only by gold (the warehouse opened read-only), until Ctrl-C.',
-  usage: 'serve [--port P] [--host HOST]',
-  options: { port: portOption, host: hostOption },
+  usage: 'serve [--port P] [--host HOST] [--token T]',
+  details:
+    'Pages: Now, Equity, Schools, Streaming vs batch, Trends, Pipeline; open pages update when a new gold build lands. Binding to an address other than 127.0.0.1 without a token prints a warning.',
+  options: { port: portOption, host: hostOption, token: tokenOption },
   async run(values) {
     const project = loadProject({
       projectDir: values['project'] as string | undefined,
       dataDir: values['data-dir'] as string | undefined,
     });
     const signal = shutdownSignal();
-    const dashboard = await startDashboard({ project, port: intOption(values, 'port', 0), host: hostOf(values) });
-    process.stdout.write(`dashboard at ${dashboard.url}\n`);
+    const token = (values['token'] as string | undefined) ?? (process.env.MEDALLION_SERVE_TOKEN || undefined);
+    const dashboard = await startDashboard({
+      project,
+      port: intOption(values, 'port', 0),
+      host: hostOf(values),
+      token,
+    });
+    process.stdout.write(`dashboard at ${dashboard.url}${token ? ' (open it once as <url>?token=<token>)' : ''}\n`);
     await waitForSignal(signal);
     await dashboard.close();
     return 0;
