@@ -26,8 +26,14 @@ export interface DbtRunOptions {
   readonly targetPath?: string;
   /** dbt's `--vars`: override the project's vars. */
   readonly vars?: Readonly<Record<string, unknown>>;
-  /** Node names, `tag:<tag>`, `source:<source>[.<table>]`; default everything. */
+  /** dbt's `--select`: node names, `tag:`, `source:`, `path:`, graph operators (`+x`, `x+`, `@x`), `a,b` intersections; default everything. */
   readonly select?: readonly string[];
+  /** dbt's `--exclude`: the same syntax as `select`; what it picks is left out. */
+  readonly exclude?: readonly string[];
+  /** dbt's `--full-refresh`: rebuild incremental models and seeds from scratch. */
+  readonly fullRefresh?: boolean;
+  /** dbt's `--threads`: how many nodes may run at once (default: the profile's `threads`, else 1). */
+  readonly threads?: number;
   /** An open warehouse to build in, instead of opening the profile's (it is not closed). */
   readonly warehouse?: Warehouse;
   /** Progress lines (dbt's log lines); default: stderr. */
@@ -40,7 +46,7 @@ export type DbtNodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 
 export interface DbtNodeResult {
   readonly uniqueId: string;
   readonly name: string;
-  readonly resourceType: 'model' | 'snapshot' | 'test';
+  readonly resourceType: 'model' | 'seed' | 'snapshot' | 'test';
   readonly status: DbtNodeStatus;
   /** What happened, in one line (dbt's message: "OK", "Got 2 results, configured to fail if != 0", the error). */
   readonly message: string;

@@ -48,14 +48,15 @@ async function exportRelations(file: string, schemas: readonly string[], dir: st
 
 /**
  * Compares every table and view of `schemas` in two DuckDB files row for row, order-insensitively
- * (`except all` both ways over the columns both have, in A's column order). `ignoreColumns` leaves
- * out columns that cannot match (run timestamps).
+ * (`except all` both ways over the columns both have, in A's column order). `clockColumns` names
+ * columns that hold the wall clock of the run (snapshot times of check snapshots and hard deletes):
+ * for them only whether they are null is compared.
  */
 export async function compareWarehouses(
   fileA: string,
   fileB: string,
   schemas: readonly string[],
-  ignoreColumns: (relation: string) => readonly string[] = () => [],
+  clockColumns: (relation: string) => readonly string[] = () => [],
 ): Promise<RelationComparison[]> {
   const dir = await mkdtemp(join(tmpdir(), 'medallion-compare-'));
   try {
@@ -80,8 +81,10 @@ export async function compareWarehouses(
         let onlyInA = rowsA;
         let onlyInB = rowsB;
         if (rowsA >= 0 && rowsB >= 0) {
-          const ignored = new Set(ignoreColumns(rel));
-          const shared = columnsA.filter((c) => columnsB.includes(c) && !ignored.has(c)).map(quoteIdent);
+          const clock = new Set(clockColumns(rel));
+          const shared = columnsA
+            .filter((c) => columnsB.includes(c))
+            .map((c) => (clock.has(c) ? `(${quoteIdent(c)} is null) as ${quoteIdent(c)}` : quoteIdent(c)));
           const from = (d: string) => `select ${shared.join(', ')} from ${src(d)}`;
           const diff = async (x: string, y: string) =>
             Number(

@@ -71,21 +71,18 @@ test('a cycle is reported with its path', async (t) => {
   );
 });
 
-test('seeds are reported as not supported yet, by name', async (t) => {
+test('a ref to a missing seed or model names the file; a seed file is a node', async (t) => {
   const dir = await writeProject(t, {
     'seeds/boroughs.csv': 'code,name\nM,Manhattan\n',
+    'models/m.sql': "select * from {{ ref('borough') }}",
+  });
+  await assert.rejects(parse(dir, await tempDir(t)), rejectsWith('MDL_DBT_COMPILE', /models\/m\.sql.*'borough'/));
+  const ok = await writeProject(t, {
+    'seeds/boroughs.csv': 'code\nM\n',
     'models/m.sql': "select * from {{ ref('boroughs') }}",
   });
-  await assert.rejects(
-    parse(dir, await tempDir(t)),
-    rejectsWith('MDL_DBT_COMPILE', /seeds\/boroughs\.csv.*seeds are not supported yet/),
-  );
-  const ok = await writeProject(t, { 'seeds/boroughs.csv': 'code\nM\n', 'models/m.sql': 'select 1 as x' });
   const result = await parse(ok, await tempDir(t));
-  assert.match(
-    result.notes.join('\n'),
-    /Seeds are not supported yet: 1 seed file\(s\) ignored \(seeds\/boroughs\.csv\)/,
-  );
+  assert.deepEqual(result.notes, []);
 });
 
 test('an unknown generic test and a test from a package are reported at their YAML line', async (t) => {
@@ -184,7 +181,7 @@ test('a ref only inside {% if execute %} must be declared with depends_on, as in
 test('unsupported materializations fail their node clearly and skip its downstream', async (t) => {
   const { warehouse } = await tempWarehouse(t);
   const dir = await writeProject(t, {
-    'models/inc.sql': "{{ config(materialized='incremental') }}select 1 as id",
+    'models/inc.sql': "{{ config(materialized='materialized_view') }}select 1 as id",
     'models/after.sql': "select * from {{ ref('inc') }}",
   });
   const result = await runDbt({
@@ -196,6 +193,9 @@ test('unsupported materializations fail their node clearly and skip its downstre
   });
   const byName = Object.fromEntries(result.results.map((r) => [r.name, r]));
   assert.equal(byName['inc']?.status, 'error');
-  assert.match(byName['inc']!.message, /materialized='incremental' is not supported yet \(supported: view, table\)/);
+  assert.match(
+    byName['inc']!.message,
+    /materialized='materialized_view' is not supported \(supported: view, table, incremental, ephemeral\)/,
+  );
   assert.equal(byName['after']?.status, 'skipped');
 });

@@ -84,6 +84,12 @@ export class WarehouseAdapter {
     return this.warehouse.columns(relation.schema, relation.identifier);
   }
 
+  /** The column names a query returns (dbt's `get_columns_in_query`). */
+  async queryColumns(sql: string): Promise<string[]> {
+    const rows = await this.warehouse.query<{ column_name: string }>(`describe (\n${asSubquery(sql)}\n)`);
+    return rows.map((r) => r.column_name);
+  }
+
   async drop(relation: Relation, kind: RelationKind): Promise<void> {
     await this.warehouse.exec(`drop ${kind} if exists ${relation.render()}`);
   }

@@ -29,6 +29,8 @@ export interface DbtRuntime {
   readonly command: string;
   readonly emit: (line: string) => void;
   readonly macros: MacroRegistry;
+  /** dbt's `--full-refresh`: incremental models and seeds are rebuilt from scratch. */
+  readonly fullRefresh?: boolean;
 }
 
 /** What a parse render records. */
@@ -84,6 +86,10 @@ export interface ContextInput {
   readonly node?: DbtNode;
   /** Parse renders record into this. */
   readonly capture?: ParseCapture;
+  /** Compile renders: what a `ref` to an ephemeral model prints (the node is compiled into a CTE). */
+  readonly ephemeral?: (node: DbtNode) => Relation;
+  /** Compile renders: whether `is_incremental()` is true (the model's table exists, no full refresh). */
+  readonly incremental?: boolean;
 }
 
 function compileError(message: string, hint: string): MedallionError {
@@ -122,7 +128,7 @@ class RunStartedAt {
 /** Finds the node a `ref` names (models and snapshots), or undefined. */
 export function findRefTarget(manifest: Manifest, ref: RefCall): DbtNode | undefined {
   const pkg = ref.package ?? manifest.projectName;
-  for (const type of ['model', 'snapshot'] as const) {
+  for (const type of ['model', 'seed', 'snapshot'] as const) {
     const node = manifest.nodes.get(`${type}.${pkg}.${ref.name}`);
     if (node) return node;
   }
@@ -211,7 +217,7 @@ export function callMacro(
 
 /** Builds the Jinja context for one render. */
 export function buildContext(input: ContextInput): Record<string, unknown> {
-  const { runtime, manifest, mode, node, capture } = input;
+  const { runtime, manifest, mode, node, capture, ephemeral } = input;
   const strict = mode === 'compile';
   const quote = runtime.quote;
   const ctx: Record<string, unknown> = {};
@@ -243,10 +249,13 @@ export function buildContext(input: ContextInput): Record<string, unknown> {
       );
     }
     if (targetNode.config['materialized'] === 'ephemeral') {
-      throw compileError(
-        `ref('${call.name}') names an ephemeral model; ephemeral models are not supported yet.`,
-        'Materialize it as a view instead.',
-      );
+      if (!ephemeral) {
+        throw compileError(
+          `ref('${call.name}') names an ephemeral model, which can only be used inside a model, snapshot or test.`,
+          'Materialize it as a view instead.',
+        );
+      }
+      return ephemeral(targetNode);
     }
     return targetNode.relation;
   });
@@ -321,11 +330,15 @@ export function buildContext(input: ContextInput): Record<string, unknown> {
   };
   ctx['project_name'] = runtime.project.name;
   ctx['execute'] = mode === 'compile';
-  ctx['flags'] = { FULL_REFRESH: false, STORE_FAILURES: false, WHICH: runtime.command, WARN_ERROR: false };
+  const fullRefresh = runtime.fullRefresh === true;
+  ctx['flags'] = { FULL_REFRESH: fullRefresh, STORE_FAILURES: false, WHICH: runtime.command, WARN_ERROR: false };
   ctx['invocation_id'] = runtime.invocationId;
   ctx['run_started_at'] = new RunStartedAt(runtime.runStartedAt);
-  ctx['is_incremental'] = () => false;
-  ctx['should_full_refresh'] = () => false;
+  ctx['is_incremental'] = () => input.incremental === true;
+  ctx['should_full_refresh'] = () => {
+    const v = node?.config['full_refresh'];
+    return v === undefined || v === null ? fullRefresh : v === true;
+  };
   ctx['should_store_failures'] = () => false;
   ctx['tojson'] = jinjaFunction((args, kwargs) => pyJsonDumps(args[0], Boolean(kwargs['sort_keys'] ?? args[2])));
   ctx['fromjson'] = jinjaFunction((args) => {

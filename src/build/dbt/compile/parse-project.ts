@@ -92,11 +92,6 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
   };
   for (const m of [...runtime.macros.builtinMacros(), ...runtime.macros.projectMacros()])
     manifest.macros.set(m.uniqueId, m);
-  if (manifest.seedFiles.length > 0) {
-    notes.push(
-      `Seeds are not supported yet: ${manifest.seedFiles.length} seed file(s) ignored (${manifest.seedFiles.join(', ')}). Load that data as a source table instead.`,
-    );
-  }
 
   const properties: Properties = { sources: [], patches: [], tests: [], notes };
   const ymlFolders = [...project.modelPaths, ...project.snapshotPaths, ...project.seedPaths];
@@ -179,6 +174,23 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
         rawCode: await readText(f),
       }),
       mergeConfig({ materialized: 'view' }, folderConfig(project.configs.models, fqn)),
+    );
+  }
+  for (const f of await listProjectFiles(projectDir, project.seedPaths, ['.csv'])) {
+    const name = stem(f.file);
+    const fqn = [pkg, ...folderParts(f.pathInFolder), name];
+    add(
+      emptyNode({
+        uniqueId: `seed.${pkg}.${name}`,
+        resourceType: 'seed',
+        name,
+        path: f.pathInFolder,
+        originalFilePath: f.file,
+        fqn,
+        rawCode: '',
+        seedPath: f.absolutePath,
+      }),
+      mergeConfig({ materialized: 'seed' }, folderConfig(project.configs.seeds, fqn)),
     );
   }
   for (const f of await listProjectFiles(projectDir, project.snapshotPaths, ['.sql'])) {

@@ -62,3 +62,13 @@ export class Relation {
     return this.render();
   }
 }
+
+/**
+ * What a `ref` to an ephemeral model prints: the name of the CTE it is inlined as (dbt's
+ * `__dbt__cte__<name>`).
+ */
+export class EphemeralRelation extends Relation {
+  override render(): string {
+    return this.identifier;
+  }
+}

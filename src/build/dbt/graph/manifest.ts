@@ -6,7 +6,7 @@ import type { MacroParam } from '../jinja/blocks.ts';
  * (models, snapshots, tests), sources and macros keyed by unique id (`model.<project>.<name>`), with
  * their configs and dependencies. Built once by parsing; compiling and running read it.
  */
-export type ResourceType = 'model' | 'snapshot' | 'test';
+export type ResourceType = 'model' | 'seed' | 'snapshot' | 'test';
 
 export type NodeConfig = Record<string, unknown>;
 
@@ -64,6 +64,8 @@ export interface DbtNode {
   readonly fileName: string;
   /** Where the node is declared when that is not `originalFilePath` line 1 (tests from YAML). */
   readonly declaredAt: string;
+  /** For seeds: the CSV file's absolute path. */
+  readonly seedPath?: string;
 }
 
 export interface SourceDefinition {
@@ -99,6 +101,6 @@ export interface Manifest {
   readonly nodes: Map<string, DbtNode>;
   readonly sources: Map<string, SourceDefinition>;
   readonly macros: Map<string, MacroDefinition>;
-  /** Seed files found (seeds are not supported yet: refs to them are reported). */
+  /** Seed files found (project-relative). */
   readonly seedFiles: readonly string[];
 }

@@ -20,7 +20,7 @@ export interface DbtProjectFile {
   readonly seedPaths: readonly string[];
   readonly vars: Readonly<Record<string, unknown>>;
   /** Config trees by resource type (`models:`, `snapshots:`, `data_tests:`/`tests:`, `sources:`). */
-  readonly configs: Readonly<Record<'models' | 'snapshots' | 'tests' | 'sources', Record<string, unknown>>>;
+  readonly configs: Readonly<Record<'models' | 'seeds' | 'snapshots' | 'tests' | 'sources', Record<string, unknown>>>;
   readonly yaml: YamlFile;
 }
 
@@ -104,6 +104,7 @@ export async function readDbtProject(projectDir: string, render: (s: string) => 
     configs: {
       models: tree(yaml, data, 'models'),
       snapshots: tree(yaml, data, 'snapshots'),
+      seeds: tree(yaml, data, 'seeds'),
       tests: { ...tree(yaml, data, 'tests'), ...tree(yaml, data, 'data_tests') },
       sources: tree(yaml, data, 'sources'),
     },

@@ -16,7 +16,9 @@ export interface TestEntry {
   readonly yaml: YamlFile;
   readonly path: YamlPath;
   readonly definition: unknown;
-  readonly attached: { kind: 'model' | 'snapshot'; name: string } | { kind: 'source'; source: string; table: string };
+  readonly attached:
+    | { kind: 'model' | 'seed' | 'snapshot'; name: string }
+    | { kind: 'source'; source: string; table: string };
   readonly columnName: string | null;
 }
 
@@ -38,7 +40,7 @@ export interface SourceTableEntry {
 export interface NodePatch {
   readonly yaml: YamlFile;
   readonly path: YamlPath;
-  readonly kind: 'model' | 'snapshot';
+  readonly kind: 'model' | 'seed' | 'snapshot';
   readonly name: string;
   readonly description: string;
   readonly config: NodeConfig;
@@ -132,9 +134,8 @@ export function readProperties(yaml: YamlFile, into: Properties): void {
   for (const [section, value] of Object.entries(root)) {
     if (IGNORED_SECTIONS.has(section)) continue;
     if (section === 'sources') readSources(yaml, value, into);
-    else if (section === 'models' || section === 'snapshots') readNodes(yaml, section, value, into);
-    else if (section === 'seeds')
-      into.notes.push(`${yaml.file}: seeds are not supported yet; their properties are ignored.`);
+    else if (section === 'models' || section === 'snapshots' || section === 'seeds')
+      readNodes(yaml, section, value, into);
     else if (section === 'unit_tests')
       into.notes.push(`${yaml.file}: unit_tests are not supported yet; they are skipped.`);
     else {
@@ -189,8 +190,9 @@ function readSources(yaml: YamlFile, value: unknown, into: Properties): void {
   });
 }
 
-function readNodes(yaml: YamlFile, section: 'models' | 'snapshots', value: unknown, into: Properties): void {
-  const kind = section === 'models' ? ('model' as const) : ('snapshot' as const);
+function readNodes(yaml: YamlFile, section: 'models' | 'snapshots' | 'seeds', value: unknown, into: Properties): void {
+  const kind =
+    section === 'models' ? ('model' as const) : section === 'seeds' ? ('seed' as const) : ('snapshot' as const);
   list(yaml, [section], value, `"${section}"`).forEach((m, i) => {
     const mp: YamlPath = [section, i];
     const entry = mapping(yaml, mp, m, `a ${kind}`);

@@ -1,20 +1,68 @@
+import { readFile } from 'node:fs/promises';
 import { MedallionError } from '../../../core/errors.ts';
 import { asSubquery, type WarehouseAdapter } from '../adapter/warehouse-adapter.ts';
 import { buildContext, type DbtRuntime } from '../compile/context.ts';
 import { renderGenericTest } from '../compile/parse-project.ts';
+import { EphemeralRelation, type Relation } from '../compile/relation.ts';
 import type { DbtNode, Manifest } from '../graph/manifest.ts';
 import type { DbtNodeStatus } from '../types.ts';
+import { runIncremental } from './incremental.ts';
+import { loadSeed, parseCsv } from './seed.ts';
 import { runSnapshot } from './snapshot.ts';
 
-/** Compiles a node for execution (`execute` true, strict undefined, real relations). */
-export function compileNode(runtime: DbtRuntime, manifest: Manifest, node: DbtNode): string {
-  const ctx = buildContext({ runtime, manifest, mode: 'compile', node });
-  if (node.testMetadata) return renderGenericTest(runtime, node, ctx, 'compile');
-  return runtime.engine.render(node.rawCode, ctx, {
-    file: node.originalFilePath,
-    startLine: node.rawCodeLine,
-    strict: true,
-  });
+/**
+ * dbt's CTE injection for ephemeral models (dbt-core `compilation.py` `_inject_ctes_into_sql`): the
+ * ephemeral models a node refers to are compiled (recursively, their own ephemeral parents first)
+ * and put in front of its SQL as `__dbt__cte__<name>` CTEs — merged into the node's own leading
+ * `with` when it has one.
+ */
+export function injectCtes(sql: string, ctes: ReadonlyMap<string, string>): string {
+  if (ctes.size === 0) return sql;
+  const list = [...ctes].map(([name, body]) => `${name} as (\n${asSubquery(body)}\n)`).join(', ');
+  const lead = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/.exec(sql)![0];
+  const rest = sql.slice(lead.length);
+  const withKw = /^with\b/i.exec(rest);
+  if (withKw) {
+    const recursive = /^with\s+recursive\b/i.exec(rest);
+    const head = recursive ? recursive[0] : withKw[0];
+    return `${lead}${head} ${list}, ${rest.slice(head.length)}`;
+  }
+  return `${lead}with ${list}\n${rest}`;
+}
+
+/** Compiles a node for execution (`execute` true, strict undefined, real relations, ephemeral CTEs). */
+export function compileNode(
+  runtime: DbtRuntime,
+  manifest: Manifest,
+  node: DbtNode,
+  options: { incremental?: boolean } = {},
+): string {
+  const ctes = new Map<string, string>();
+  const ephemeral = (target: DbtNode): Relation => {
+    const cteName = `__dbt__cte__${target.name}`;
+    if (!ctes.has(cteName)) {
+      const inner = buildContext({ runtime, manifest, mode: 'compile', node: target, ephemeral });
+      const body = runtime.engine.render(target.rawCode, inner, {
+        file: target.originalFilePath,
+        startLine: target.rawCodeLine,
+        strict: true,
+      });
+      if (!ctes.has(cteName)) ctes.set(cteName, body);
+    }
+    return new EphemeralRelation(
+      { database: null, schema: target.relation?.schema ?? '', identifier: cteName },
+      runtime.quote,
+    );
+  };
+  const ctx = buildContext({ runtime, manifest, mode: 'compile', node, ephemeral, incremental: options.incremental });
+  const sql = node.testMetadata
+    ? renderGenericTest(runtime, node, ctx, 'compile')
+    : runtime.engine.render(node.rawCode, ctx, {
+        file: node.originalFilePath,
+        startLine: node.rawCodeLine,
+        strict: true,
+      });
+  return injectCtes(sql, ctes);
 }
 
 export interface Outcome {
@@ -23,6 +71,8 @@ export interface Outcome {
   readonly failures?: number;
   /** The progress-line wording of what was done ("created sql view model", "snapshotted"). */
   readonly action: string;
+  /** For seeds: the rows loaded. */
+  readonly rows?: number;
 }
 
 function hooks(node: DbtNode, key: 'pre-hook' | 'post-hook'): string[] {
@@ -48,6 +98,19 @@ async function runHooks(
   }
 }
 
+/** Whether an incremental model builds incrementally this run (dbt's `is_incremental()`). */
+export async function isIncrementalRun(
+  runtime: DbtRuntime,
+  adapter: WarehouseAdapter | undefined,
+  node: DbtNode,
+): Promise<boolean> {
+  if (!adapter || node.resourceType !== 'model' || node.config['materialized'] !== 'incremental') return false;
+  const fr = node.config['full_refresh'];
+  const fullRefresh = fr === undefined || fr === null ? runtime.fullRefresh === true : fr === true;
+  if (fullRefresh) return false;
+  return (await adapter.relationKind(node.relation!)) === 'table';
+}
+
 /** Builds a model or snapshot; returns the outcome. Throws on errors (the caller reports them). */
 export async function materialize(
   runtime: DbtRuntime,
@@ -55,22 +118,30 @@ export async function materialize(
   adapter: WarehouseAdapter,
   node: DbtNode,
   sql: string,
+  options: { incremental?: boolean } = {},
 ): Promise<Outcome> {
   const relation = node.relation!;
   await runHooks(runtime, manifest, adapter, node, 'pre-hook');
   let outcome: Outcome;
-  if (node.resourceType === 'snapshot') {
+  if (node.resourceType === 'seed') {
+    const table = parseCsv(await readFile(node.seedPath!, 'utf8'), node.originalFilePath);
+    const rows = await loadSeed(adapter, relation, table, node.config);
+    outcome = { status: 'success', message: `INSERT ${rows}`, action: 'loaded seed file', rows };
+  } else if (node.resourceType === 'snapshot') {
     const { summary } = await runSnapshot(adapter, relation, sql, node.config, node.originalFilePath);
     outcome = { status: 'success', message: `OK (${summary})`, action: 'snapshotted' };
   } else {
     const materialized = String(node.config['materialized'] ?? 'view');
     if (materialized === 'view') await adapter.createView(relation, sql);
     else if (materialized === 'table') await adapter.createTable(relation, sql);
-    else {
+    else if (materialized === 'incremental') {
+      if (options.incremental) await runIncremental(adapter, relation, sql, node.config, node.originalFilePath);
+      else await adapter.createTable(relation, sql);
+    } else {
       throw new MedallionError(
         'MDL_DBT_RUN',
-        `${node.originalFilePath}: materialized='${materialized}' is not supported yet (supported: view, table).`,
-        { hint: "Use materialized='table' or 'view' for now." },
+        `${node.originalFilePath}: materialized='${materialized}' is not supported (supported: view, table, incremental, ephemeral).`,
+        { hint: 'Use one of the supported materializations, or run this project with dbt-core.' },
       );
     }
     outcome = { status: 'success', message: 'OK', action: `created sql ${materialized} model` };

@@ -16,7 +16,7 @@ import { loadTarget } from '../project/profiles.ts';
 import { listProjectFiles, readText } from '../project/project-files.ts';
 import type { DbtNodeResult, DbtRunOptions, DbtRunResult, DbtTotals } from '../types.ts';
 import { type ExecutedNode, writeCompiled, writeManifest, writeRunResults } from './artifacts.ts';
-import { compileNode, materialize, type Outcome, runTest } from './node-runner.ts';
+import { compileNode, isIncrementalRun, materialize, type Outcome, runTest } from './node-runner.ts';
 import { countsPhrase, progressLine, seconds } from './progress-lines.ts';
 
 const EXECUTING = new Set(['build', 'run', 'test', 'snapshot']);
@@ -55,9 +55,17 @@ async function loadMacros(
 function executionGraph(manifest: Manifest, nodes: readonly DbtNode[], withTestEdges: boolean): DependencyGraph {
   const base = new DependencyGraph();
   const ids = new Set(nodes.map((n) => n.uniqueId));
+  // Ephemeral models do not run: their parents become parents of their children.
+  const parentsOf = (n: DbtNode, seen: Set<string>): string[] =>
+    n.dependsOn.nodes.flatMap((p) => {
+      if (ids.has(p)) return [p];
+      const pn = manifest.nodes.get(p);
+      if (pn?.config['materialized'] === 'ephemeral' && !seen.has(p)) return parentsOf(pn, seen.add(p));
+      return [];
+    });
   for (const n of nodes) {
     base.addNode(n.uniqueId);
-    for (const p of n.dependsOn.nodes) if (ids.has(p)) base.addEdge(p, n.uniqueId);
+    for (const p of parentsOf(n, new Set())) base.addEdge(p, n.uniqueId);
   }
   if (!withTestEdges) return base;
   const graph = new DependencyGraph();
@@ -96,6 +104,7 @@ function totalsOf(results: readonly DbtNodeResult[]): DbtTotals {
 function describe(node: DbtNode): string {
   if (node.resourceType === 'test') return `test ${node.name}`;
   if (node.resourceType === 'snapshot') return `snapshot ${node.relation!.display()}`;
+  if (node.resourceType === 'seed') return `seed file ${node.relation!.display()}`;
   return `sql ${String(node.config['materialized'])} model ${node.relation!.display()}`;
 }
 
@@ -135,6 +144,7 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
     command: options.command,
     emit,
     macros,
+    fullRefresh: options.fullRefresh === true,
   };
   const manifest = await parseProject(runtime, projectDir, notes);
   for (const note of notes) emit(`Note: ${note}`);
@@ -144,6 +154,7 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
     `Found ${countsPhrase(
       new Map([
         ['model', byType('model')],
+        ['seed', byType('seed')],
         ['snapshot', byType('snapshot')],
         ['data test', byType('test')],
         ['source', manifest.sources.size],
@@ -152,7 +163,7 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
     )}`,
   );
 
-  const selected = selectIds(manifest, options.select);
+  const selected = selectIds(manifest, options.select, options.exclude);
   const nodes = nodesForCommand(manifest, options.command, selected);
   const compiledCode = new Map<string, string>();
   const base = {
@@ -239,12 +250,15 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
       let sql: string | undefined;
       let outcome: Outcome;
       try {
-        sql = compileNode(runtime, manifest, node);
-        compiledCode.set(id, sql);
-        await writeCompiled(targetPath, manifest.projectName, node, sql);
+        const incremental = options.command === 'compile' ? false : await isIncrementalRun(runtime, adapter, node);
+        sql = node.resourceType === 'seed' ? undefined : compileNode(runtime, manifest, node, { incremental });
+        if (sql !== undefined) {
+          compiledCode.set(id, sql);
+          await writeCompiled(targetPath, manifest.projectName, node, sql);
+        }
         if (options.command === 'compile') outcome = { status: 'success', message: 'compiled', action: 'compiled' };
-        else if (node.resourceType === 'test') outcome = await runTest(adapter!, node, sql);
-        else outcome = await materialize(runtime, manifest, adapter!, node, sql);
+        else if (node.resourceType === 'test') outcome = await runTest(adapter!, node, sql!);
+        else outcome = await materialize(runtime, manifest, adapter!, node, sql ?? '', { incremental });
       } catch (err) {
         const e = asMedallionError(err, 'MDL_DBT_RUN');
         outcome = { status: 'error', message: e.message, action: 'error' };
@@ -303,7 +317,7 @@ function resultLine(index: number, total: number, node: DbtNode, outcome: Outcom
         node.resourceType === 'snapshot'
           ? `OK snapshotted ${node.relation!.display()}`
           : `OK ${outcome.action} ${node.relation!.display()}`,
-        `OK in ${t}`,
+        node.resourceType === 'seed' ? `INSERT ${outcome.rows ?? 0} in ${t}` : `OK in ${t}`,
       );
     case 'pass':
       return progressLine(index, total, `PASS ${node.name}`, `PASS in ${t}`);
@@ -334,9 +348,11 @@ function summarize(
     const what =
       r.resourceType === 'model'
         ? `${String(node.config['materialized'])} model`
-        : r.resourceType === 'test'
-          ? 'data test'
-          : 'snapshot';
+        : r.resourceType === 'seed'
+          ? 'seed'
+          : r.resourceType === 'test'
+            ? 'data test'
+            : 'snapshot';
     counts.set(what, (counts.get(what) ?? 0) + 1);
   }
   emit('');

@@ -23,19 +23,27 @@ const META = ['dbt_scd_id', 'dbt_updated_at', 'dbt_valid_from', 'dbt_valid_to'] 
 
 interface Strategy {
   readonly uniqueKey: readonly string[];
+  /** The timestamp column (timestamp strategy), or the snapshot time (check strategy). */
   readonly updatedAt: string;
+  /** Check strategy: the columns compared; undefined for the timestamp strategy. */
+  readonly checkCols: readonly string[] | undefined;
   readonly scdId: string;
   readonly invalidateHardDeletes: boolean;
   readonly validToCurrent: string;
 }
 
-function strategyOf(config: NodeConfig, adapter: WarehouseAdapter, where: string): Strategy {
+function strategyOf(
+  config: NodeConfig,
+  adapter: WarehouseAdapter,
+  where: string,
+  queryColumns: readonly string[],
+): Strategy {
   const strategy = config['strategy'] ?? 'timestamp';
-  if (strategy !== 'timestamp') {
+  if (strategy !== 'timestamp' && strategy !== 'check') {
     throw new MedallionError(
       'MDL_DBT_RUN',
-      `${where}: snapshot strategy '${String(strategy)}' is not supported yet (only 'timestamp').`,
-      { hint: "Use strategy='timestamp' with an updated_at column." },
+      `${where}: snapshot strategy '${String(strategy)}' is not supported (use 'timestamp' or 'check').`,
+      { hint: "Use strategy='timestamp' with updated_at, or strategy='check' with check_cols." },
     );
   }
   const uk = config['unique_key'];
@@ -45,7 +53,18 @@ function strategyOf(config: NodeConfig, adapter: WarehouseAdapter, where: string
       hint: "Add unique_key='id' to the snapshot's config.",
     });
   }
-  const updatedAt = config['updated_at'];
+  let checkCols: string[] | undefined;
+  if (strategy === 'check') {
+    const cc = config['check_cols'];
+    if (cc === 'all') checkCols = [...queryColumns];
+    else if (Array.isArray(cc) && cc.length > 0) checkCols = cc.map(String);
+    else {
+      throw new MedallionError('MDL_DBT_RUN', `${where}: the check strategy needs check_cols.`, {
+        hint: "Add check_cols=['col_a', 'col_b'] (or 'all') to the snapshot's config.",
+      });
+    }
+  }
+  const updatedAt = strategy === 'check' && config['updated_at'] === undefined ? adapter.now : config['updated_at'];
   if (typeof updatedAt !== 'string' || updatedAt === '') {
     throw new MedallionError('MDL_DBT_RUN', `${where}: the timestamp strategy needs updated_at.`, {
       hint: "Add updated_at='<timestamp column>' to the snapshot's config.",
@@ -61,6 +80,7 @@ function strategyOf(config: NodeConfig, adapter: WarehouseAdapter, where: string
   return {
     uniqueKey,
     updatedAt,
+    checkCols,
     scdId: adapter.hash([...uniqueKey, updatedAt]),
     invalidateHardDeletes: hardDeletes === 'invalidate',
     validToCurrent,
@@ -105,7 +125,14 @@ export function snapshotStagingSql(s: Strategy, sql: string, target: Relation, n
     s.validToCurrent === 'null'
       ? 'dbt_valid_to is null'
       : `(dbt_valid_to = ${s.validToCurrent} or dbt_valid_to is null)`;
-  const rowChanged = `(snapshotted_data.dbt_valid_from < source_data.${s.updatedAt})`;
+  const rowChanged = s.checkCols
+    ? `(${s.checkCols
+        .map(
+          (c) =>
+            `snapshotted_data.${c} != source_data.${c} or ((snapshotted_data.${c} is null) and not (source_data.${c} is null)) or ((not snapshotted_data.${c} is null) and (source_data.${c} is null))`,
+        )
+        .join(' or ')})`
+    : `(snapshotted_data.dbt_valid_from < source_data.${s.updatedAt})`;
   const deletes = s.invalidateHardDeletes
     ? `,
 deletes_source_data as (
@@ -168,7 +195,9 @@ export async function runSnapshot(
   config: NodeConfig,
   where: string,
 ): Promise<{ statements: string[]; summary: string }> {
-  const s = strategyOf(config, adapter, where);
+  const queryColumns =
+    config['strategy'] === 'check' && config['check_cols'] === 'all' ? await adapter.queryColumns(sql) : [];
+  const s = strategyOf(config, adapter, where, queryColumns);
   await adapter.ensureSchema(target.schema);
   const kind = await adapter.relationKind(target);
   const w = adapter.warehouse;
