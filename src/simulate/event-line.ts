@@ -89,7 +89,10 @@ export function clockTime(second: number): string {
   return s;
 }
 
-/** The JSON text of one valid attendance event, keys in contract order. */
+/**
+ * The JSON text of one valid attendance event, keys in contract order. Schema version 2 adds the
+ * optional `device_id` (the attendance kiosk that recorded the event) after `status`.
+ */
 export function eventJson(
   eventId: string,
   dbn: string,
@@ -97,8 +100,18 @@ export function eventJson(
   eventTime: string,
   status: string,
   schemaVersion = 1,
+  deviceId?: string,
 ): string {
-  return `{"schema_version":${schemaVersion},"event_id":"${eventId}","event_type":"attendance","dbn":"${dbn}","student_id":"${studentId}","event_time":"${eventTime}","status":"${status}"}`;
+  const v2 = schemaVersion === 2 && deviceId !== undefined ? `,"device_id":"${deviceId}"` : '';
+  return `{"schema_version":${schemaVersion},"event_id":"${eventId}","event_type":"attendance","dbn":"${dbn}","student_id":"${studentId}","event_time":"${eventTime}","status":"${status}"${v2}}`;
+}
+
+/** Kiosks per school in schema version 2; a student always checks in at the same one. */
+export const KIOSKS_PER_SCHOOL = 3;
+
+/** The v2 `device_id` of a student's kiosk at a school. */
+export function deviceIdOf(dbn: string, studentNumber: number): string {
+  return `${dbn}-k${1 + (studentNumber % KIOSKS_PER_SCHOOL)}`;
 }
 
 const ascii = (text: string): Uint8Array => Buffer.from(text, 'latin1');
@@ -129,20 +142,30 @@ export class EventLineEncoder {
   readonly #ids: EventIds;
   readonly #schools: readonly Uint8Array[];
   readonly #head = ascii('{"schema_version":1,"event_id":"');
+  readonly #headV2 = ascii('{"schema_version":2,"event_id":"');
+  /** Per school: null for schema version 1, else the kiosk suffixes of version 2 by kiosk. */
+  readonly #v2: readonly (readonly Uint8Array[] | null)[];
+  readonly #close = ascii('}');
   #dayNumber = 0;
   #timePrefix: Uint8Array = new Uint8Array(0);
   #tails: readonly Uint8Array[] = [];
 
-  constructor(ids: EventIds, dbns: readonly string[]) {
+  /** `v2Schools[i]` set: school i emits schema version 2 (with device_id). */
+  constructor(ids: EventIds, dbns: readonly string[], v2Schools?: Uint8Array) {
     this.#ids = ids;
     this.#schools = dbns.map((dbn) => ascii(`","event_type":"attendance","dbn":"${dbn}","student_id":"`));
+    this.#v2 = dbns.map((dbn, i) =>
+      v2Schools?.[i]
+        ? Array.from({ length: KIOSKS_PER_SCHOOL }, (_, k) => ascii(`,"device_id":"${deviceIdOf(dbn, k)}"}`))
+        : null,
+    );
   }
 
   /** Sets the day whose events are written next. */
   setDay(date: string, dayNumber: number, offset: string): void {
     this.#dayNumber = dayNumber;
     this.#timePrefix = ascii(`","event_time":"${date}T`);
-    this.#tails = STATUSES.map((s) => ascii(`${offset}","status":"${s}"}`));
+    this.#tails = STATUSES.map((s) => ascii(`${offset}","status":"${s}"`));
   }
 
   /** Writes one event's line (without newline) at `pos`; returns the end. */
@@ -155,7 +178,8 @@ export class EventLineEncoder {
     second: number,
     status: number,
   ): number {
-    let p = putBytes(out, pos, this.#head);
+    const v2 = this.#v2[school];
+    let p = putBytes(out, pos, v2 ? this.#headV2 : this.#head);
     p = this.#ids.write(out, p, this.#dayNumber, student);
     p = putBytes(out, p, this.#schools[school]!);
     p = putDigits(out, p, studentNumber, 9);
@@ -165,6 +189,7 @@ export class EventLineEncoder {
     p = putDigits(out, p, Math.floor(second / 60) % 60, 2);
     out[p++] = 0x3a;
     p = putDigits(out, p, second % 60, 2);
-    return putBytes(out, p, this.#tails[status]!);
+    p = putBytes(out, p, this.#tails[status]!);
+    return putBytes(out, p, v2 ? v2[studentNumber % KIOSKS_PER_SCHOOL]! : this.#close);
   }
 }

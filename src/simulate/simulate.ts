@@ -7,7 +7,7 @@ import { invalidLine, malformedLine, unknownDbns, unknownSchoolLine } from './fa
 import { LandingSink, type LandingSinkOptions } from './landing-sink.ts';
 import { LineBlock } from './line-block.ts';
 import { type FaultRates, type FaultSelection, resolveFaultRates } from './parse-fault-spec.ts';
-import { partitionForDbn } from './partition-for-dbn.ts';
+import { fnv1a32, partitionForDbn } from './partition-for-dbn.ts';
 import { type SchoolDay, schoolDays } from './school-days.ts';
 import { SeededRandom, seedWord } from './seeded-random.ts';
 import { type SimulationPlan, simulationPlan, studentIdOf, studentNumberOf } from './simulation-plan.ts';
@@ -26,6 +26,11 @@ export interface SimulateOptions {
   readonly startDate?: string;
   /** Faults to inject (default: the config's rates). */
   readonly faults?: FaultSelection;
+  /**
+   * Share 0 ≤ F ≤ 1 of schools whose devices send schema version 2 events (with `device_id`); the
+   * same schools whatever the seed (chosen by a hash of the DBN). Default 0: every event is version 1.
+   */
+  readonly schemaV2?: number;
   /** Called after each simulated day has been written to the sink. */
   readonly onProgress?: (progress: SimulateProgress) => void;
 }
@@ -77,6 +82,8 @@ export interface GroundTruth {
   readonly seed: number;
   /** Watermark streams (Kafka partitions; 1 for the landing directory). */
   readonly partitions: number;
+  /** Distinct valid events sent with schema version 2. */
+  readonly schemaV2Events: number;
 }
 
 const BATCH = 16_384;
@@ -107,6 +114,12 @@ function checkOptions(o: SimulateOptions): void {
     throw usage(
       '--events cannot be combined with --days or --sample.',
       'Use --events N alone, or --days N with --sample F.',
+    );
+  }
+  if (o.schemaV2 !== undefined && !(o.schemaV2 >= 0 && o.schemaV2 <= 1)) {
+    throw usage(
+      `--schema-v2 ${o.schemaV2} is not a share in [0, 1].`,
+      'Give the share of schools sending version 2, e.g. --schema-v2 0.5.',
     );
   }
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) {
@@ -261,10 +274,14 @@ export async function simulate(
     eventKey: seedWord(seed, 'event'),
     unknownDbnsByPartition: unknownDbnPools(seed, partitions, plan.knownDbns),
   };
+  const v2Share = options.schemaV2 ?? 0;
+  const v2Schools = Uint8Array.from(plan.schools, (s) => (fnv1a32(`v2/${s.dbn}`) % 10_000 < v2Share * 10_000 ? 1 : 0));
   const encoder = new EventLineEncoder(
     new EventIds(seedWord(seed, 'event-id')),
     plan.schools.map((s) => s.dbn),
+    v2Schools,
   );
+  let v2Events = 0;
   const extraIds = new EventIds(seedWord(seed, `extra-id/${runKey}`));
   const { studentSchool } = plan;
   const dbns = plan.schools.map((s) => s.dbn);
@@ -292,6 +309,7 @@ export async function simulate(
     for (let e = 0; e < n; e++) {
       byStatus[status[e]!]!++;
       schoolsSeen[studentSchool[students[e]!]!] = 1;
+      v2Events += v2Schools[studentSchool[students[e]!]!]!;
     }
     for (let j = 0; j < sequence.length; j++) {
       const c = sequence[j]!;
@@ -353,6 +371,7 @@ export async function simulate(
     lastDate: calendar[calendar.length - 1]!.date,
     seed,
     partitions,
+    schemaV2Events: v2Events,
   };
 }
 

@@ -41,6 +41,11 @@ export const simulateCommand: Command = {
         'Produce to the Kafka topic of the config (default: $MEDALLION_KAFKA_BROKERS; else the landing directory).',
     },
     seed: { type: 'string', placeholder: 'S', description: 'Random seed (default: simulate.seed of the config).' },
+    'schema-v2': {
+      type: 'string',
+      placeholder: 'F',
+      description: 'Share 0…1 of schools whose devices send event schema version 2 (adds device_id); default 0.',
+    },
     'start-date': {
       type: 'string',
       placeholder: 'YYYY-MM-DD',
@@ -70,6 +75,7 @@ export const simulateCommand: Command = {
           events: intOption(values, 'events', 1),
           days: intOption(values, 'days', 1),
           sample: numberOption(values, 'sample', 0, 1),
+          schemaV2: values['schema-v2'] === undefined ? undefined : Number(values['schema-v2']),
           seed: seedText !== undefined ? Number(seedText) : undefined,
           startDate: values['start-date'] as string | undefined,
           faults: values['faults'] === undefined ? 'default' : parseFaultSpec(values['faults'] as string),

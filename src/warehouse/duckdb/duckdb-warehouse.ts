@@ -93,6 +93,15 @@ export class DuckDbWarehouse implements Warehouse {
       await this.#session.exec(`CREATE OR REPLACE TABLE ${target} AS SELECT * FROM ${source}`);
     } else {
       await this.#session.exec(`CREATE TABLE IF NOT EXISTS ${target} AS SELECT * FROM ${source} LIMIT 0`);
+      // Schema evolution: columns the files have and the table lacks are added (nullable) first, so
+      // a contract that gained a field loads; columns the files lack stay null for their rows.
+      const have = new Set((await this.columns(schema, table))?.map((c) => c.name));
+      const incoming = await this.#session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${source}`);
+      for (const c of incoming) {
+        if (!have.has(c.column_name)) {
+          await this.#session.exec(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(c.column_name)} ${c.column_type}`);
+        }
+      }
       await this.#session.exec(`INSERT INTO ${target} BY NAME SELECT * FROM ${source}`);
     }
     const rows = await this.#session.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${source}`);
