@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { runDbt } from '../../src/build/dbt/index.ts';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { compareWarehouses } from '../unit/dbt/compare-warehouses.ts';
-import { dbtOrSkip, nodeOutcomes, runDbtCore } from '../unit/dbt/dbt-core.ts';
+import { dbtOrSkip, nodeOutcomes, profilesCopy, runDbtCore } from '../unit/dbt/dbt-core.ts';
 import { clockColumns, FEATURE_LAB, FEATURE_LAB_SCHEMAS, loadFeatureLabInput } from '../unit/dbt/feature-lab.ts';
 
 test('feature lab: seeds, ephemeral chains, incremental strategies and schema changes over two runs, check and timestamp snapshots with hard deletes, hooks, custom tests — same tables and outcomes as dbt-core', async (t) => {
@@ -32,7 +32,7 @@ test('feature lab: seeds, ephemeral chains, incremental strategies and schema ch
         '--project-dir',
         FEATURE_LAB,
         '--profiles-dir',
-        FEATURE_LAB,
+        await profilesCopy(FEATURE_LAB, dir),
         '--target-path',
         dbtTarget,
         '--vars',
@@ -107,7 +107,7 @@ import json, sys
 from dbt.cli.main import dbtRunner
 out = []
 for sel, exc in json.loads(sys.argv[1]):
-    args = ['--quiet', 'ls', '--project-dir', sys.argv[2], '--profiles-dir', sys.argv[2], '--target-path', sys.argv[3], '--select', *sel.split()]
+    args = ['--quiet', 'ls', '--project-dir', sys.argv[2], '--profiles-dir', sys.argv[4], '--target-path', sys.argv[3], '--select', *sel.split()]
     if exc: args += ['--exclude', *exc.split()]
     res = dbtRunner().invoke(args)
     out.append(sorted(res.result))
@@ -115,7 +115,14 @@ print(json.dumps(out))
 `;
   const py = spawnSync(
     join(dirname(dbt), 'python'),
-    ['-c', script, JSON.stringify(SELECTIONS.map(([s, e]) => [s, e ?? ''])), FEATURE_LAB, join(dir, 'target')],
+    [
+      '-c',
+      script,
+      JSON.stringify(SELECTIONS.map(([s, e]) => [s, e ?? ''])),
+      FEATURE_LAB,
+      join(dir, 'target'),
+      await profilesCopy(FEATURE_LAB, dir),
+    ],
     {
       encoding: 'utf8',
       env: { ...process.env, DBT_SEND_ANONYMOUS_USAGE_STATS: 'false', DBT_LOG_PATH: join(dir, 'logs') },

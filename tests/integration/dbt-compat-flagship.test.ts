@@ -8,7 +8,7 @@ import { FLAGSHIP_PROJECT_DIR } from '../../src/config/project.ts';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.ts';
 import { medallion } from '../helpers/cli.ts';
 import { compareWarehouses } from '../unit/dbt/compare-warehouses.ts';
-import { dbtOrSkip, nodeOutcomes, runDbtCore, testOutcomes } from '../unit/dbt/dbt-core.ts';
+import { dbtOrSkip, nodeOutcomes, profilesCopy, runDbtCore, testOutcomes } from '../unit/dbt/dbt-core.ts';
 
 const GOLD = join(FLAGSHIP_PROJECT_DIR, 'gold');
 
@@ -32,7 +32,7 @@ test('flagship gold: dbt-core and Medallion build the same tables, snapshot rows
   const dbtTarget = join(dir, 'dbt-target');
   const core = await runDbtCore(
     dbt,
-    ['build', '--project-dir', GOLD, '--profiles-dir', GOLD, '--target-path', dbtTarget],
+    ['build', '--project-dir', GOLD, '--profiles-dir', await profilesCopy(GOLD, dir), '--target-path', dbtTarget],
     { MEDALLION_WAREHOUSE_PATH: withDbt, DBT_LOG_PATH: join(dir, 'dbt-logs') },
   );
   assert.equal(core.code, 0, core.output);

@@ -17,7 +17,11 @@ const VALUE_FLAGS = new Set([
   '--models',
   '-m',
   '--target-path',
+  '--exclude',
+  '--threads',
 ]);
+
+const BOOLEAN_FLAGS = new Set(['--full-refresh', '-f']);
 
 /** Parses dbt's own flags (the subset Medallion's runner supports). */
 export function parseDbtArgs(args: readonly string[]): {
@@ -28,6 +32,9 @@ export function parseDbtArgs(args: readonly string[]): {
   targetPath?: string;
   vars?: Record<string, unknown>;
   select: string[];
+  exclude: string[];
+  fullRefresh: boolean;
+  threads?: number;
 } {
   const [command, ...rest] = args;
   if (!command || !(DBT_COMMANDS as readonly string[]).includes(command)) {
@@ -39,16 +46,25 @@ export function parseDbtArgs(args: readonly string[]): {
       },
     );
   }
-  const out: ReturnType<typeof parseDbtArgs> = { command: command as DbtCommand, select: [] };
+  const out: ReturnType<typeof parseDbtArgs> = {
+    command: command as DbtCommand,
+    select: [],
+    exclude: [],
+    fullRefresh: false,
+  };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     const [flag, inline] =
       a.includes('=') && a.startsWith('--')
         ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
         : [a, undefined];
+    if (BOOLEAN_FLAGS.has(flag) && inline === undefined) {
+      out.fullRefresh = true;
+      continue;
+    }
     if (!VALUE_FLAGS.has(flag)) {
       throw new MedallionError('MDL_USAGE', `medallion dbt: unsupported flag "${a}".`, {
-        hint: 'Supported: --project-dir, --profiles-dir, --target/-t, --target-path, --vars, --select/-s (also --models/-m).',
+        hint: 'Supported: --project-dir, --profiles-dir, --target/-t, --target-path, --vars, --select/-s (also --models/-m), --exclude, --full-refresh, --threads.',
       });
     }
     const take = () => {
@@ -92,10 +108,21 @@ export function parseDbtArgs(args: readonly string[]): {
         out.vars = vars as Record<string, unknown>;
         break;
       }
+      case '--threads': {
+        const n = Number(take());
+        if (!Number.isInteger(n) || n < 1) {
+          throw new MedallionError('MDL_USAGE', 'medallion dbt: --threads must be a whole number ≥ 1.', {
+            hint: 'Pass --threads 4, say.',
+          });
+        }
+        out.threads = n;
+        break;
+      }
       default: {
-        // --select / -s / --models / -m: space-separated selectors, possibly several values in a row.
-        out.select.push(...take().split(/\s+/).filter(Boolean));
-        while (rest[i + 1] !== undefined && !rest[i + 1]!.startsWith('-')) out.select.push(rest[++i]!);
+        // --select / -s / --models / -m / --exclude: space-separated selectors, possibly several values in a row.
+        const into = flag === '--exclude' ? out.exclude : out.select;
+        into.push(...take().split(/\s+/).filter(Boolean));
+        while (rest[i + 1] !== undefined && !rest[i + 1]!.startsWith('-')) into.push(rest[++i]!);
       }
     }
   }
@@ -106,7 +133,7 @@ export function parseDbtArgs(args: readonly string[]): {
 export const dbtCommand: Command = {
   name: 'dbt',
   summary: "Run a dbt project on DuckDB with Medallion's dbt-compatible runner, taking dbt's own commands and flags.",
-  usage: `dbt <${DBT_COMMANDS.join('|')}> [--project-dir DIR] [--profiles-dir DIR] [--target T] [--vars YAML] [--select S…]`,
+  usage: `dbt <${DBT_COMMANDS.join('|')}> [--project-dir DIR] [--profiles-dir DIR] [--target T] [--vars YAML] [--select S…] [--exclude S…] [--full-refresh] [--threads N]`,
   details:
     "Without --project-dir, the current folder is used when it holds dbt_project.yml, else the pipeline's gold project;\n" +
     "for the pipeline's project MEDALLION_WAREHOUSE_PATH defaults to the pipeline's warehouse file.",
@@ -135,6 +162,9 @@ export const dbtCommand: Command = {
       targetPath: args.targetPath,
       vars: args.vars,
       select: args.select.length > 0 ? args.select : undefined,
+      exclude: args.exclude,
+      fullRefresh: args.fullRefresh,
+      threads: args.threads,
       onEvent: (line) => progress(line),
     });
     if (args.command === 'ls') process.stdout.write(r.listed.map((l) => `${l}\n`).join(''));

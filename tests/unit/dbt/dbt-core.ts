@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
@@ -15,6 +15,14 @@ export function dbtOrSkip(t: TestContext): string | undefined {
   process.stderr.write(`\n*** ${msg} ***\n\n`);
   t.skip(msg);
   return undefined;
+}
+
+/** A copy of a project's profiles.yml in `dir` (dbt writes `.user.yml` beside the profiles it reads). */
+export async function profilesCopy(projectDir: string, dir: string): Promise<string> {
+  const out = join(dir, 'profiles');
+  await mkdir(out, { recursive: true });
+  await copyFile(join(projectDir, 'profiles.yml'), join(out, 'profiles.yml'));
+  return out;
 }
 
 /** Runs dbt-core; resolves with its exit code and output (logs and target kept out of the project). */
