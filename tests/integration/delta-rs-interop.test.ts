@@ -79,3 +79,31 @@ test('Medallion reads a table written by delta-rs (appends and a delta-rs checkp
     normalizeRows(await lake.engine.all(`SELECT * FROM ${await table.readSql(await table.snapshot())}`)),
   );
 });
+
+test('delta-rs reads an unpartitioned table and a null partition value as Medallion does', async (t) => {
+  const python = deltaPythonOrSkip(t);
+  if (!python) return;
+  const lake = await tempLake();
+  t.after(() => lake.cleanup());
+  const q = await DeltaTable.create(lake.storage, 'quarantine/events', lake.engine, {
+    schema: [
+      { name: 'raw', type: 'VARCHAR' },
+      { name: 'rules', type: 'VARCHAR[]' },
+      { name: 'line', type: 'BIGINT' },
+    ],
+  });
+  await q.append(`SELECT 'line ' || i AS raw, ['malformed_json'] AS rules, i AS line FROM range(9) r(i)`);
+  const qRows = normalizeRows(await lake.engine.all(`SELECT * FROM ${await q.relation()}`));
+  assert.deepEqual((await peerRead(python, join(lake.root, 'quarantine/events'))).rows, qRows);
+
+  const table = await DeltaTable.create(lake.storage, PATH, lake.engine, {
+    schema: EVENT_SCHEMA,
+    partitionColumns: ['event_date'],
+  });
+  await table.append(
+    `SELECT * REPLACE (CASE WHEN event_id LIKE '%1' THEN NULL ELSE event_date END AS event_date) FROM (${eventsSql('a', 30)})`,
+  );
+  const ours = normalizeRows(await readRows(table));
+  assert.ok(ours.some((r) => r.event_date === null));
+  assert.deepEqual((await peerRead(python, join(lake.root, PATH))).rows, ours);
+});

@@ -50,8 +50,14 @@ const STRUCTURE = JSON.stringify([
   },
 ]);
 
-/** The actions a checkpoint of `state` holds. */
-export function checkpointActions(state: TableState): DeltaAction[] {
+/** How long remove tombstones stay in checkpoints (the protocol's default deletedFileRetentionDuration, 7 days). */
+export const TOMBSTONE_RETENTION_MS = 7 * 24 * 3_600_000;
+
+/**
+ * The actions a checkpoint of `state` holds. Tombstones older than `TOMBSTONE_RETENTION_MS` are
+ * expired (vacuum then treats their files as orphans, aged by modification time).
+ */
+export function checkpointActions(state: TableState, now = Date.now()): DeltaAction[] {
   const out: DeltaAction[] = [];
   if (state.protocol) {
     out.push({
@@ -64,7 +70,9 @@ export function checkpointActions(state: TableState): DeltaAction[] {
   if (state.metadata) out.push({ metaData: state.metadata });
   for (const txn of state.txns.values()) out.push({ txn });
   for (const add of state.files.values()) out.push({ add });
-  for (const remove of state.tombstones.values()) out.push({ remove });
+  for (const remove of state.tombstones.values()) {
+    if (remove.deletionTimestamp >= now - TOMBSTONE_RETENTION_MS) out.push({ remove });
+  }
   return out;
 }
 

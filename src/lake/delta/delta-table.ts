@@ -22,6 +22,7 @@ import {
   type TableState,
 } from './delta-log.ts';
 import { columnsOfSchemaString, type DeltaColumn, isNaiveTimestamp, schemaStringOf } from './delta-schema.ts';
+import { writeDeltaFiles } from './delta-writer.ts';
 
 const log = logger.child({ component: 'delta' });
 
@@ -454,6 +455,42 @@ export class DeltaTable {
       { maxAttempts },
       true,
     );
+  }
+
+  /**
+   * Appends the rows of `selectSql` as one commit: skips the batch when `txn` is already in the table
+   * (before writing anything), writes the data files, commits them. The one call a batch job needs.
+   */
+  async append(
+    selectSql: string,
+    options: {
+      readonly txn?: { readonly appId: string; readonly version: number };
+      readonly operation?: string;
+      readonly operationParameters?: Readonly<Record<string, unknown>>;
+    } = {},
+  ): Promise<CommitResult & { readonly rows: number }> {
+    const snapshot = await this.snapshot();
+    if (options.txn) {
+      const done = snapshot.txns.get(options.txn.appId);
+      if (done !== undefined && done >= options.txn.version) {
+        return { version: snapshot.version, committed: false, attempts: 0, rows: 0 };
+      }
+    }
+    const written = await writeDeltaFiles(this.engine, this.storage, snapshot, selectSql);
+    const result = await this.commit({
+      add: written.add,
+      txn: options.txn,
+      operation: options.operation ?? 'WRITE',
+      operationParameters: { mode: 'Append', ...(options.operationParameters ?? {}) },
+      operationMetrics: { numOutputRows: written.rows },
+      readVersion: snapshot.version,
+    });
+    return { ...result, rows: result.committed ? written.rows : 0 };
+  }
+
+  /** `readSql` of version `version` (default: latest): the relation time travel and `silver.<x>` use. */
+  async relation(version?: number): Promise<string> {
+    return this.readSql(await this.snapshot(version));
   }
 
   /** Writes the checkpoint of `version` (default: latest) and updates `_last_checkpoint`. Failures are logged, not thrown. */

@@ -272,3 +272,49 @@ test('vacuum: refuses an unsafe retention, deletes expired removed files and old
   assert.ok(await lake.storage.exists(commitKey(PATH, 0)), 'the log is kept');
   await rejectsWith(readRows(table, 2), 'MDL_DELTA_FILES_MISSING');
 });
+
+test('append skips a batch already in before writing; unpartitioned tables and null partition values', async (t) => {
+  const lake = await tempLake();
+  t.after(() => lake.cleanup());
+  const q = await DeltaTable.create(lake.storage, 'quarantine/events', lake.engine, {
+    schema: [
+      { name: 'raw', type: 'VARCHAR' },
+      { name: 'rules', type: 'VARCHAR[]' },
+    ],
+  });
+  const r = await q.append(`SELECT 'line ' || i AS raw, ['malformed_json'] AS rules FROM range(7) r(i)`, {
+    txn: { appId: 'refine', version: 3 },
+  });
+  assert.deepEqual(r, { version: 1, committed: true, attempts: 1, rows: 7 });
+  const files = (await lake.storage.list('quarantine/events')).length;
+  const again = await q.append(`SELECT 'x' AS raw, [] AS rules`, { txn: { appId: 'refine', version: 3 } });
+  assert.equal(again.committed, false);
+  assert.equal((await lake.storage.list('quarantine/events')).length, files, 'nothing written for a done batch');
+  assert.match((await q.snapshot()).activeFiles[0]!.path, /^part-00000-/);
+  assert.deepEqual(await lake.engine.all(`SELECT count(*)::INTEGER AS n FROM ${await q.relation()}`), [{ n: 7 }]);
+
+  const table = await create(lake);
+  await table.append(
+    `SELECT * REPLACE (CASE WHEN event_id = 'a-1' THEN NULL ELSE event_date END AS event_date) FROM (${eventsSql('a', 6)})`,
+  );
+  const snap = await table.snapshot();
+  const nullFile = snap.activeFiles.find((f) => f.partitionValues.event_date === null);
+  assert.ok(nullFile);
+  assert.match(nullFile.path, /^event_date=__HIVE_DEFAULT_PARTITION__\//);
+  const rows = await readRows(table);
+  assert.equal(rows.length, 6);
+  assert.equal(rows.find((r) => r.event_id === 'a-1')!.event_date, null);
+});
+
+test('a table needing a newer reader is refused with MDL_DELTA_PROTOCOL', async (t) => {
+  const lake = await tempLake();
+  t.after(() => lake.cleanup());
+  await create(lake);
+  await lake.storage.putIfAbsent(
+    commitKey(PATH, 1),
+    `${JSON.stringify({ protocol: { minReaderVersion: 3, minWriterVersion: 7, readerFeatures: ['deletionVectors'], writerFeatures: ['deletionVectors'] } })}\n`,
+  );
+  const table = await DeltaTable.open(lake.storage, PATH, lake.engine);
+  await rejectsWith(table.snapshot(), 'MDL_DELTA_PROTOCOL');
+  assert.equal((await table.snapshot(0)).version, 0, 'older versions stay readable');
+});
