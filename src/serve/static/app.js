@@ -109,7 +109,7 @@ const PAGES = {
 };
 
 const page = PAGES[location.pathname] ?? PAGES['/equity'];
-const state = { data: null, loading: 0 };
+const state = { data: null, loading: 0, retry: 0 };
 
 // ---------------------------------------------------------------------------------------------
 // Filters ⇄ address
@@ -183,9 +183,18 @@ function fileName(base) {
 // ---------------------------------------------------------------------------------------------
 // Loading
 
+/** The API query: the page's own parameters exactly as the address has them (the server validates them). */
+function apiQuery() {
+  const now = new URLSearchParams(location.search);
+  const params = new URLSearchParams();
+  for (const key of [...(page.keep ?? []), ...page.filters]) if (now.has(key)) params.set(key, now.get(key));
+  return params.toString();
+}
+
 async function load() {
   const token = ++state.loading;
-  const q = viewQuery();
+  clearTimeout(state.retry);
+  const q = apiQuery();
   try {
     const data = await getJson(`${page.api}${q ? `?${q}` : ''}`);
     if (token !== state.loading) return;
@@ -200,6 +209,8 @@ async function load() {
     page.render(data);
     const words = filterWords();
     showStatus(data, words.length ? `filtered: ${words.join(', ')}` : 'all schools');
+    // A build was still holding the warehouse: the figures are the last ones read; try again shortly.
+    if (data.stale) state.retry = setTimeout(load, 1000);
     document.body.dataset.ready = String(Number(document.body.dataset.ready ?? 0) + 1);
   } catch (err) {
     if (token !== state.loading) return;

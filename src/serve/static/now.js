@@ -394,15 +394,17 @@ async function load() {
     showProblem(null);
     render(data);
     showStatus(data);
+    schedule(data.stale ? 1000 : REFRESH_MS);
+    return;
   } catch (err) {
     showProblem(err);
   }
-  schedule();
+  schedule(REFRESH_MS);
 }
 
-function schedule() {
+function schedule(ms) {
   clearTimeout(state.timer);
-  if ($('day').value === '') state.timer = setTimeout(refresh, REFRESH_MS);
+  if ($('day').value === '') state.timer = setTimeout(refresh, ms);
 }
 
 async function refresh() {
