@@ -5,6 +5,7 @@ import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference, type ReferenceIngestResult } from '../ingest/reference-ingest.ts';
 import { type LoadResult, reloadEventDates, runLoad } from '../load/load-job.ts';
 import { loggedRun } from '../ops/run-log.ts';
+import { type RetryResult, retryQuarantine } from '../refine/quarantine-retry.ts';
 import { type RefineResult, runRefine } from '../refine/refine-job.ts';
 import { type DateRange, type ReplayResult, runReplay } from '../refine/replay-job.ts';
 import { createEventSource } from '../sources/event-source.ts';
@@ -154,6 +155,24 @@ export function replayStep(
       const reloaded = await reloadEventDates(ctx.project, ctx.storage, wh, replayed.dates);
       const gold = await buildStep(ctx, { command: 'build' }, runId);
       return { ...replayed, reloaded: reloaded.rows, gold };
+    },
+    parentRunId,
+  );
+}
+
+/** `quarantine --retry`: re-refine quarantined records against the current contract, then load and build gold. */
+export function retryStep(
+  ctx: PipelineContext,
+  parentRunId?: string,
+): Promise<RetryResult & { gold: BuildStepResult | null }> {
+  return loggedRun(
+    ctx.project.paths,
+    'quarantine-retry',
+    async (runId) => {
+      const r = await retryQuarantine(ctx.project, ctx.storage, ctx.engine);
+      if (r.silver === 0) return { ...r, gold: null };
+      await runLoad(ctx.project, ctx.storage, await ctx.warehouse());
+      return { ...r, gold: await buildStep(ctx, { command: 'build' }, runId) };
     },
     parentRunId,
   );

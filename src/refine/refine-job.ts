@@ -42,18 +42,7 @@ export async function runRefine(project: PipelineProject, storage: Storage, engi
   await refineReference(project, storage, engine);
   const contract = loadContract(project.resolve(project.config.events.contract));
   const dataset = project.config.events.dataset;
-  await mkdir(project.paths.state, { recursive: true });
-  await engine.exec(
-    `ATTACH IF NOT EXISTS ${quoteLiteral(join(project.paths.state, `refine-${dataset}.duckdb`))} AS ${STATE_DB}`,
-  );
-  await engine.exec(`
-    CREATE TABLE IF NOT EXISTS ${STATE_DB}.processed_files (file VARCHAR PRIMARY KEY, chunk VARCHAR, refined_at TIMESTAMP);
-    CREATE TABLE IF NOT EXISTS ${STATE_DB}.seen_keys (event_date DATE, event_id VARCHAR);
-    CREATE TABLE IF NOT EXISTS ${STATE_DB}.watermarks (wm_stream VARCHAR PRIMARY KEY, max_event_time TIMESTAMPTZ);
-    CREATE TABLE IF NOT EXISTS ${STATE_DB}.pending (chunk VARCHAR, file VARCHAR);
-    CREATE TABLE IF NOT EXISTS ${STATE_DB}.chunks (chunk VARCHAR PRIMARY KEY, records BIGINT, silver BIGINT, quarantine BIGINT,
-      duplicates BIGINT, late BIGINT, warnings BIGINT, refined_at TIMESTAMP);
-  `);
+  await attachRefineState(project, storage, engine);
   const key = await pseudonymKey(project);
   const totals = { bronzeFiles: 0, records: 0, silver: 0, quarantine: 0, duplicates: 0, late: 0, warnings: 0 };
   const byRule: Record<string, number> = {};
@@ -73,10 +62,43 @@ export async function runRefine(project: PipelineProject, storage: Storage, engi
       );
     }
   } finally {
-    await engine.exec(`DETACH ${STATE_DB}`);
+    await detachRefineState(engine);
   }
   return { ...totals, quarantineByRule: byRule };
 }
+
+/**
+ * Attaches refine's state database (processed files, the per-date key index, watermarks, pending
+ * work) to the engine session as `refine_state`, creating its tables, and finishes any retired
+ * quarantine files a crashed retry left behind.
+ */
+export async function attachRefineState(project: PipelineProject, storage: Storage, engine: SqlSession): Promise<void> {
+  const dataset = project.config.events.dataset;
+  await mkdir(project.paths.state, { recursive: true });
+  await engine.exec(
+    `ATTACH IF NOT EXISTS ${quoteLiteral(join(project.paths.state, `refine-${dataset}.duckdb`))} AS ${STATE_DB}`,
+  );
+  await engine.exec(`
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.processed_files (file VARCHAR PRIMARY KEY, chunk VARCHAR, refined_at TIMESTAMP);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.seen_keys (event_date DATE, event_id VARCHAR);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.watermarks (wm_stream VARCHAR PRIMARY KEY, max_event_time TIMESTAMPTZ);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.pending (chunk VARCHAR, file VARCHAR);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.chunks (chunk VARCHAR PRIMARY KEY, records BIGINT, silver BIGINT, quarantine BIGINT,
+      duplicates BIGINT, late BIGINT, warnings BIGINT, refined_at TIMESTAMP);
+    CREATE TABLE IF NOT EXISTS ${STATE_DB}.retired_files (file VARCHAR PRIMARY KEY, retry VARCHAR);
+  `);
+  for (const r of await engine.all<{ file: string }>(`SELECT file FROM ${STATE_DB}.retired_files`)) {
+    await storage.delete(r.file);
+  }
+}
+
+/** Detaches the state database attached by `attachRefineState`. */
+export async function detachRefineState(engine: SqlSession): Promise<void> {
+  await engine.exec(`DETACH ${STATE_DB}`);
+}
+
+/** Name under which refine's state database is attached. */
+export const REFINE_STATE = STATE_DB;
 
 interface Chunk {
   readonly id: string;
@@ -126,7 +148,8 @@ async function planChunks(engine: SqlSession, storage: Storage, dataset: string)
 }
 
 /**
- * Builds the refine temp tables over bronze `files`: `refine_checked` (every record with the rules it
+ * Builds the refine temp tables over bronze `source` (bronze files, or a relation with bronze's
+ * columns: value, value_bytes, stream, stream_offset, kafka_*, source_file, source_line, ingested_at): `refine_checked` (every record with the rules it
  * broke), `refine_scored`, `refine_silver`, `refine_duplicates`, `refine_quarantine`. With `withState`,
  * ids seen and watermarks of earlier chunks (the attached state) are taken into account; without, the
  * files are refined as if they were the whole history (replay).
@@ -137,11 +160,14 @@ export async function buildRefineTables(
   engine: SqlSession,
   contract: Contract,
   key: Buffer,
-  files: readonly string[],
+  source: readonly string[] | { readonly relation: string },
   withState: boolean,
   refinedAt: string,
 ): Promise<void> {
-  const fileList = `[${files.map((f) => quoteLiteral(storage.uri(f))).join(', ')}]`;
+  const relation =
+    'relation' in source
+      ? `(${source.relation})`
+      : `read_parquet([${source.map((f) => quoteLiteral(storage.uri(f))).join(', ')}], union_by_name = true, hive_partitioning = false)`;
   const fieldIndex = new Map(contract.fields.map((f, i) => [f.name, i + 1]));
   const fieldJson = (f: { name: string }) => `_f[${fieldIndex.get(f.name)}]`;
   const paths = contract.fields.map((f) => quoteLiteral(`$.${f.name}`)).join(', ');
@@ -181,7 +207,7 @@ export async function buildRefineTables(
              b.source_file, b.source_line, b.ingested_at,
              CASE WHEN b.kafka_topic IS NULL THEN 'landing' ELSE b.stream END AS wm_stream,
              CASE WHEN b.value IS NOT NULL AND json_valid(b.value) AND json_type(b.value::JSON) = 'OBJECT' THEN b.value::JSON END AS j
-      FROM read_parquet(${fileList}, union_by_name = true, hive_partitioning = false) b
+      FROM ${relation} b
     ), fields AS (
       SELECT *, json_extract(j, [${paths}]) AS _f, json_keys(j) AS _keys FROM src
     ), checked AS (

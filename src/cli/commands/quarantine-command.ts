@@ -1,3 +1,4 @@
+import { retryStep } from '../../pipeline/steps.ts';
 import { formatQuarantineReport, quarantineReport } from '../../refine/quarantine-report.ts';
 import { type Command, intOption } from '../command.ts';
 import { printJson, withContext } from '../context-options.ts';
@@ -12,8 +13,18 @@ export const quarantineCommand: Command = {
     rule: { type: 'string', placeholder: 'RULE', description: 'Samples of this rule only (e.g. dbn.reference).' },
     limit: { type: 'string', placeholder: 'N', description: 'How many samples to show (default 5).' },
     json: { type: 'boolean', description: 'Print the report as JSON on stdout.' },
+    retry: {
+      type: 'boolean',
+      description:
+        'Refine every quarantined record again against the current contract (exactly once), then load and rebuild gold.',
+    },
   },
   async run(values) {
+    if (values['retry']) {
+      const r = await withContext(values, (ctx) => retryStep(ctx));
+      if (values['json']) printJson(r);
+      return 0;
+    }
     const report = await withContext(values, (ctx) =>
       quarantineReport(ctx.project, ctx.storage, ctx.engine, {
         rule: values['rule'] as string | undefined,
