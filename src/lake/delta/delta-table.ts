@@ -488,6 +488,17 @@ export class DeltaTable {
     return { ...result, rows: result.committed ? written.rows : 0 };
   }
 
+  /**
+   * The version that was current at `timestampMs` (epoch ms): the newest version committed at or
+   * before it, by the commitInfo timestamps. MDL_DELTA_VERSION_NOT_FOUND when the table is younger.
+   */
+  async versionAsOf(timestampMs: number): Promise<number> {
+    const entry = (await this.history()).find((h) => h.timestamp !== undefined && h.timestamp <= timestampMs);
+    if (!entry)
+      throw this.versionNotFound(-1, `no version was committed at or before ${new Date(timestampMs).toISOString()}`);
+    return entry.version;
+  }
+
   /** `readSql` of version `version` (default: latest): the relation time travel and `silver.<x>` use. */
   async relation(version?: number): Promise<string> {
     return this.readSql(await this.snapshot(version));

@@ -17,6 +17,8 @@ export interface WrittenFiles {
 export interface WriteFilesOptions {
   /** False for files that only rearrange existing rows (compaction). Defaults to true. */
   readonly dataChange?: boolean;
+  /** Splits a partition's rows into files of at most this many rows (default: one file per partition). */
+  readonly maxRowsPerFile?: number;
 }
 
 const BATCH_TABLE = '__medallion_delta_batch';
@@ -59,7 +61,7 @@ function jsonSafe(v: unknown, type: string): unknown {
 
 /**
  * Delta protocol, "Data Files" and "Per-file Statistics": writes the rows of `selectSql` as new
- * Parquet data files of `snapshot`'s table — one file per partition, in Hive-style folders
+ * Parquet data files of `snapshot`'s table — one file per partition (or per `maxRowsPerFile` rows of it), in Hive-style folders
  * (`event_date=2018-10-01/part-00000-<uuid>-c000.snappy.parquet`), partition columns left out of
  * the files (their values live in the log), every column cast to its table type. Each file gets a
  * fresh name (files are never overwritten: a crashed attempt leaves orphans for vacuum, never a
@@ -78,14 +80,21 @@ export async function writeDeltaFiles(
   const partSet = new Set(partitions);
   const dataColumns = snapshot.columns.filter((c) => !partSet.has(c.name));
   const typed = snapshot.columns.map((c) => `CAST(q.${quoteIdent(c.name)} AS ${c.type}) AS ${quoteIdent(c.name)}`);
-  const order = partitions.length > 0 ? partitions.map((p) => quoteIdent(p)).join(', ') : '1';
+  const partList = partitions.map((p) => quoteIdent(p)).join(', ');
+  const maxRows = options.maxRowsPerFile;
+  const chunk =
+    maxRows !== undefined && maxRows > 0
+      ? `(row_number() OVER (${partitions.length > 0 ? `PARTITION BY ${partList}` : ''}) - 1) // ${Math.floor(maxRows)}`
+      : '0';
   await engine.exec(
     `CREATE OR REPLACE TEMP TABLE ${BATCH_TABLE} AS
-     SELECT ${typed.join(', ')}, dense_rank() OVER (ORDER BY ${order}) AS __part FROM (${selectSql}) AS q`,
+     SELECT *, dense_rank() OVER (ORDER BY ${partitions.length > 0 ? `${partList}, ` : ''}__chunk) AS __part
+     FROM (SELECT ${typed.join(', ')}, ${chunk} AS __chunk FROM (${selectSql}) AS q)`,
   );
   try {
     const aggs = [
       'count(*)::BIGINT AS __rows',
+      'any_value(__chunk) AS __chunk',
       ...partitions.map((p, i) => `CAST(any_value(${quoteIdent(p)}) AS VARCHAR) AS __pv${i}`),
       ...dataColumns.flatMap((c, i) => [
         `(count(*) - count(${quoteIdent(c.name)}))::BIGINT AS __nulls${i}`,
@@ -103,7 +112,7 @@ export async function writeDeltaFiles(
         partitionValues[p] = (g[`__pv${i}`] as string | null) ?? null;
       });
       const dir = partitions.map((p) => `${p}=${escapePartitionValue(partitionValues[p] ?? null)}`).join('/');
-      const name = `part-00000-${randomUUID()}-c000.snappy.parquet`;
+      const name = `part-${String(Number(g['__chunk'] ?? 0)).padStart(5, '0')}-${randomUUID()}-c000.snappy.parquet`;
       const relative = dir ? `${dir}/${name}` : name;
       const key = `${snapshot.tablePath}/${relative}`;
       const stored = dataColumns.length > 0 ? dataColumns.map(storedExpr).join(', ') : '1 AS __empty';

@@ -318,3 +318,26 @@ test('a table needing a newer reader is refused with MDL_DELTA_PROTOCOL', async 
   await rejectsWith(table.snapshot(), 'MDL_DELTA_PROTOCOL');
   assert.equal((await table.snapshot(0)).version, 0, 'older versions stay readable');
 });
+
+test('maxRowsPerFile splits a partition into files; versionAsOf finds the version current at a time', async (t) => {
+  const lake = await tempLake();
+  t.after(() => lake.cleanup());
+  const table = await create(lake);
+  const snapshot = await table.snapshot();
+  const written = await writeDeltaFiles(lake.engine, lake.storage, snapshot, eventsSql('a', 250, 1), {
+    maxRowsPerFile: 100,
+  });
+  assert.deepEqual(
+    written.add.map((a) => JSON.parse(a.stats!).numRecords),
+    [100, 100, 50],
+  );
+  await table.commit({ add: written.add, operation: 'WRITE' });
+  assert.equal((await readRows(table)).length, 250);
+  const history = await table.history();
+  assert.equal(await table.versionAsOf(history[0]!.timestamp!), 1);
+  assert.equal(
+    await table.versionAsOf(history[1]!.timestamp!),
+    history[1]!.timestamp! < history[0]!.timestamp! ? 0 : 1,
+  );
+  await rejectsWith(table.versionAsOf(history[1]!.timestamp! - 1), 'MDL_DELTA_VERSION_NOT_FOUND');
+});
