@@ -382,6 +382,24 @@ export class DeltaTable {
         return { version: base.version, committed: false, attempts: 0 };
       }
     }
+    // Writer version 2 ("Append-only Tables", "Column Invariants"): no data-changing removes on a
+    // table with delta.appendOnly=true; invariants must be enforced, which Medallion does not do, so
+    // it refuses to write such a table rather than ignore them.
+    if (
+      base.metadata.configuration['delta.appendOnly'] === 'true' &&
+      (request.remove ?? []).some((r) => r.dataChange ?? true)
+    ) {
+      throw new MedallionError('MDL_DELTA_PROTOCOL', `The Delta table ${this.tablePath} is append-only.`, {
+        hint: 'Only appends (and compaction, dataChange=false) are allowed; unset delta.appendOnly to delete.',
+      });
+    }
+    if (base.metadata.schemaString.includes('"delta.invariants"')) {
+      throw new MedallionError(
+        'MDL_DELTA_PROTOCOL',
+        `The Delta table ${this.tablePath} has column invariants, which Medallion does not enforce.`,
+        { hint: 'Write this table with an engine that enforces invariants (Spark, delta-rs).' },
+      );
+    }
     const active = new Map(base.activeFiles.map((f) => [decodePath(f.path), f]));
     const now = Date.now();
     const removes: RemoveAction[] = (request.remove ?? []).map((r) => {

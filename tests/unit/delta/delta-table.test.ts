@@ -341,3 +341,19 @@ test('maxRowsPerFile splits a partition into files; versionAsOf finds the versio
   );
   await rejectsWith(table.versionAsOf(history[1]!.timestamp! - 1), 'MDL_DELTA_VERSION_NOT_FOUND');
 });
+
+test('writer version 2 rules: an append-only table refuses data-changing removes', async (t) => {
+  const lake = await tempLake();
+  t.after(() => lake.cleanup());
+  const table = await DeltaTable.create(lake.storage, PATH, lake.engine, {
+    schema: EVENT_SCHEMA,
+    partitionColumns: ['event_date'],
+    configuration: { 'delta.appendOnly': 'true' },
+  });
+  await appendRows(table, eventsSql('a', 6));
+  await appendRows(table, eventsSql('b', 6));
+  const victim = (await table.snapshot()).activeFiles[0]!;
+  await rejectsWith(table.commit({ remove: [{ path: victim.path }], operation: 'DELETE' }), 'MDL_DELTA_PROTOCOL');
+  assert.equal((await optimizeTable(table, { targetFileRows: 100 })).filesAdded, 3, 'compaction is allowed');
+  assert.equal((await readRows(table)).length, 12);
+});
