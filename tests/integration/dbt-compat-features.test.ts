@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { runDbt } from '../../src/build/dbt/index.ts';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/duckdb-warehouse.ts';
+import { validateArtifact } from '../unit/dbt/artifact-schemas.ts';
 import { compareWarehouses } from '../unit/dbt/compare-warehouses.ts';
 import { dbtOrSkip, nodeOutcomes, profilesCopy, runDbtCore } from '../unit/dbt/dbt-core.ts';
 import { clockColumns, FEATURE_LAB, FEATURE_LAB_SCHEMAS, loadFeatureLabInput } from '../unit/dbt/feature-lab.ts';
@@ -54,6 +55,16 @@ test('feature lab: seeds, ephemeral chains, incremental strategies and schema ch
       });
     } finally {
       await warehouse.close();
+    }
+    // The schemas themselves are checked against dbt-core's own artifacts.
+    for (const [schema, file] of [
+      ['manifest-v12.json', 'manifest.json'],
+      ['run-results-v6.json', 'run_results.json'],
+    ] as const) {
+      const doc = JSON.parse(await readFile(join(dbtTarget, file), 'utf8')) as unknown;
+      assert.deepEqual(await validateArtifact(schema, doc), [], `dbt-core's ${file}`);
+      const ours = JSON.parse(await readFile(join(medTarget, file), 'utf8')) as unknown;
+      assert.deepEqual(await validateArtifact(schema, ours), [], `Medallion's ${file}`);
     }
     const expected = await nodeOutcomes(dbtTarget);
     assert.deepEqual(await nodeOutcomes(medTarget), expected, `run ${version}: node outcomes`);

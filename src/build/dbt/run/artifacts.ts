@@ -28,44 +28,96 @@ export async function writeCompiled(
   return rel;
 }
 
-function nodeJson(node: DbtNode, compiled: Map<string, string>): Record<string, unknown> {
+function hooksJson(value: unknown): { sql: string; transaction: boolean; index: null }[] {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((h) =>
+    typeof h === 'object' && h !== null
+      ? {
+          sql: String((h as { sql?: unknown }).sql ?? ''),
+          transaction: (h as { transaction?: unknown }).transaction !== false,
+          index: null,
+        }
+      : { sql: String(h), transaction: true, index: null },
+  );
+}
+
+/** A node's config as dbt writes it: hooks as `{sql, transaction, index}` lists, tags and meta always present. */
+function configJson(node: DbtNode): Record<string, unknown> {
+  const c: Record<string, unknown> = { enabled: true, tags: [], meta: {}, ...node.config };
+  c['pre-hook'] = hooksJson(node.config['pre-hook']);
+  c['post-hook'] = hooksJson(node.config['post-hook']);
+  if (node.resourceType === 'test') {
+    delete c['pre-hook'];
+    delete c['post-hook'];
+  }
+  return c;
+}
+
+function columnsJson(columns: DbtNode['columns']): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.values(columns).map((c) => [
+      c.name,
+      {
+        name: c.name,
+        description: c.description,
+        meta: c.meta,
+        data_type: c.dataType ?? null,
+        constraints: [],
+        quote: null,
+        tags: c.tags,
+      },
+    ]),
+  );
+}
+
+function nodeJson(node: DbtNode, compiled: Map<string, string>, defaultSchema: string): Record<string, unknown> {
   const out: Record<string, unknown> = {
-    unique_id: node.uniqueId,
-    resource_type: node.resourceType,
+    database: node.relation?.database ?? null,
+    schema: node.relation?.schema ?? defaultSchema,
     name: node.name,
+    resource_type: node.resourceType,
     package_name: node.packageName,
     path: node.path,
     original_file_path: node.originalFilePath,
+    unique_id: node.uniqueId,
     fqn: node.fqn,
-    language: 'sql',
-    raw_code: node.rawCode,
-    checksum: { name: 'sha256', checksum: createHash('sha256').update(node.rawCode).digest('hex') },
-    database: node.relation?.database ?? null,
-    schema: node.relation?.schema ?? null,
     alias: node.relation?.identifier ?? node.name,
-    relation_name: node.relation?.render() ?? null,
-    config: node.config,
+    checksum: { name: 'sha256', checksum: createHash('sha256').update(node.rawCode).digest('hex') },
+    config: configJson(node),
     tags: node.config['tags'] ?? [],
     description: node.description,
-    columns: Object.fromEntries(
-      Object.values(node.columns).map((c) => [
-        c.name,
-        { name: c.name, description: c.description, data_type: c.dataType ?? null, meta: c.meta, tags: c.tags },
-      ]),
-    ),
-    refs: node.refs.map((r) => ({ name: r.name, package: r.package, version: null })),
-    sources: node.sources,
-    depends_on: node.dependsOn,
+    columns: columnsJson(node.columns),
+    meta: (node.config['meta'] as Record<string, unknown> | undefined) ?? {},
+    docs: { show: true, node_color: null },
+    relation_name: node.config['materialized'] === 'ephemeral' ? null : (node.relation?.render() ?? null),
+    raw_code: node.rawCode,
   };
+  if (node.resourceType === 'seed') {
+    out['root_path'] = null;
+    out['depends_on'] = { macros: [] };
+    return out;
+  }
+  out['language'] = 'sql';
+  out['refs'] = node.refs.map((r) => ({ name: r.name, package: r.package, version: null }));
+  out['sources'] = node.sources;
+  out['depends_on'] = node.dependsOn;
   const code = compiled.get(node.uniqueId);
   if (code !== undefined) {
+    out['compiled_path'] = compiledPath('', node).replace(/^compiled\/+/, 'target/compiled/');
     out['compiled'] = true;
     out['compiled_code'] = code;
+    out['extra_ctes_injected'] = true;
+    out['extra_ctes'] = [];
   }
   if (node.testMetadata) {
     out['test_metadata'] = {
       name: node.testMetadata.name,
-      kwargs: node.testMetadata.kwargs,
+      kwargs: {
+        ...node.testMetadata.kwargs,
+        column_name: node.testMetadata.columnName,
+        model: `{{ get_where_subquery(${node.testMetadata.modelExpression}) }}`,
+      },
       namespace: node.testMetadata.namespace,
     };
     out['column_name'] = node.testMetadata.columnName;
@@ -77,7 +129,7 @@ function nodeJson(node: DbtNode, compiled: Map<string, string>): Record<string, 
 export async function writeManifest(
   targetPath: string,
   manifest: Manifest,
-  meta: { invocationId: string; adapterType: string },
+  meta: { invocationId: string; adapterType: string; defaultSchema: string },
   compiled: Map<string, string>,
 ): Promise<void> {
   const parentMap: Record<string, string[]> = {};
@@ -102,7 +154,9 @@ export async function writeManifest(
       adapter_type: meta.adapterType,
       env: {},
     },
-    nodes: Object.fromEntries([...manifest.nodes.values()].map((n) => [n.uniqueId, nodeJson(n, compiled)])),
+    nodes: Object.fromEntries(
+      [...manifest.nodes.values()].map((n) => [n.uniqueId, nodeJson(n, compiled, meta.defaultSchema)]),
+    ),
     sources: Object.fromEntries(
       [...manifest.sources.values()].map((s) => [
         s.uniqueId,
@@ -113,6 +167,7 @@ export async function writeManifest(
           source_name: s.sourceName,
           package_name: s.packageName,
           original_file_path: s.originalFilePath,
+          path: s.originalFilePath,
           fqn: s.fqn,
           database: s.relation.database,
           schema: s.relation.schema,
@@ -122,17 +177,29 @@ export async function writeManifest(
           source_description: s.sourceDescription,
           loader: s.loader,
           meta: s.meta,
-          config: s.config,
-          columns: Object.fromEntries(
-            Object.values(s.columns).map((c) => [c.name, { name: c.name, description: c.description }]),
-          ),
+          source_meta: {},
+          tags: (s.config['tags'] as string[] | undefined) ?? [],
+          config: { enabled: true, tags: [], meta: {}, ...s.config },
+          columns: columnsJson(s.columns),
         },
       ]),
     ),
     macros: Object.fromEntries(
       [...manifest.macros.values()].map((m) => [
         m.uniqueId,
-        { unique_id: m.uniqueId, name: m.name, package_name: m.packageName, original_file_path: m.originalFilePath },
+        {
+          name: m.name,
+          resource_type: 'macro',
+          package_name: m.packageName,
+          path: m.originalFilePath,
+          original_file_path: m.originalFilePath,
+          unique_id: m.uniqueId,
+          macro_sql: m.body,
+          depends_on: { macros: [] },
+          description: '',
+          meta: {},
+          arguments: [],
+        },
       ]),
     ),
     docs: {},

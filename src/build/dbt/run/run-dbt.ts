@@ -174,7 +174,12 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
   };
 
   if (options.command === 'parse' || options.command === 'ls') {
-    await writeManifest(targetPath, manifest, { invocationId, adapterType: target.type }, compiledCode);
+    await writeManifest(
+      targetPath,
+      manifest,
+      { invocationId, adapterType: target.type, defaultSchema: target.schema },
+      compiledCode,
+    );
     const listed =
       options.command === 'ls'
         ? [
@@ -294,7 +299,12 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
     const totals = totalsOf(results);
     const elapsedS = (performance.now() - started) / 1000;
     if (options.command !== 'compile') summarize(emit, manifest, results, totals, elapsedS);
-    await writeManifest(targetPath, manifest, { invocationId, adapterType: target.type }, compiledCode);
+    await writeManifest(
+      targetPath,
+      manifest,
+      { invocationId, adapterType: target.type, defaultSchema: target.schema },
+      compiledCode,
+    );
     await writeRunResults(targetPath, executed, {
       invocationId,
       command: options.command,
