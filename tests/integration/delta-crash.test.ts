@@ -119,5 +119,7 @@ test('SIGKILL while writing a batch leaves the table readable at its previous ve
   assert.equal(orphans.deleted.length > 0, outcome.filesNotCommitted + outcome.committed > 0);
   const live = new Set((await table.snapshot()).activeFiles.map((f) => f.key));
   assert.ok(orphans.deleted.every((k) => !live.has(k)));
+  const leftovers = await lake.engine.all(`SELECT file FROM glob('${dir}/**/*.tmp')`);
+  assert.deepEqual(leftovers, [], 'no temporary file of a killed writer is left');
   assert.equal((await peerRead(python, dir)).rows.length, (ROUNDS + 1) * 100);
 });

@@ -1,4 +1,5 @@
 import { MedallionError } from '../../core/errors.ts';
+import { quoteLiteral } from '../../engine/duckdb.ts';
 import { decodePath, logPrefix } from './delta-log.ts';
 import { type DeltaFile, type DeltaTable, relationSql } from './delta-table.ts';
 import { writeDeltaFiles } from './delta-writer.ts';
@@ -111,7 +112,8 @@ export const MIN_RETENTION_HOURS = 168;
 /**
  * `medallion vacuum`. Deletes data files the latest version does not reference: files whose remove
  * tombstone is older than the retention, and files no version references that are older than the
- * retention (orphans, e.g. written by a writer that crashed before its commit). Never touches
+ * retention (orphans, e.g. written by a writer that crashed before its commit), and temporary files
+ * of writers killed mid-file older than the retention. Never touches
  * `_delta_log/` or other files and folders starting with `_` or `.` (protocol: "Data Files" are the
  * others). After it, time travel to versions older than the retention may fail with
  * MDL_DELTA_FILES_MISSING. A retention below `MIN_RETENTION_HOURS` is refused unless forced:
@@ -152,5 +154,35 @@ export async function vacuumTable(table: DeltaTable, options: VacuumOptions = {}
     bytes += file.size;
     if (!options.dryRun) await table.storage.delete(file.key);
   }
+  for (const tmp of await temporaryFiles(table)) {
+    if (tmp.modifiedMs >= cutoff) continue;
+    deleted.push(tmp.key);
+    bytes += tmp.size;
+    if (!options.dryRun) await table.storage.delete(tmp.key);
+  }
   return { deleted, bytes, dryRun: options.dryRun ?? false };
+}
+
+/**
+ * Temporary files (`*.tmp`) under the table — a data file or checkpoint whose writer was killed
+ * before publishing it. `Storage.list` hides them, so they are found through the engine's glob.
+ */
+async function temporaryFiles(table: DeltaTable): Promise<{ key: string; size: number; modifiedMs: number }[]> {
+  const base = table.storage.uri(table.tablePath);
+  const pattern = `${base}/**/*.tmp`;
+  const found = await table.engine.all<{ file: string }>(`SELECT file FROM glob(${quoteLiteral(pattern)})`);
+  if (found.length === 0) return [];
+  const rows = await table.engine.all<{ filename: string; size: number; last_modified: string }>(
+    `SELECT filename, size, last_modified FROM read_blob([${found.map((f) => quoteLiteral(f.file)).join(', ')}])`,
+  );
+  return rows
+    .filter((r) => r.filename.startsWith(`${base}/`))
+    .map((r) => ({
+      key: `${table.tablePath}/${r.filename
+        .slice(base.length + 1)
+        .split('\\')
+        .join('/')}`,
+      size: Number(r.size),
+      modifiedMs: Date.parse(r.last_modified),
+    }));
 }

@@ -261,8 +261,10 @@ test('vacuum: refuses an unsafe retention, deletes expired removed files and old
   await rejectsWith(vacuumTable(table, { retentionHours: 1 }), 'MDL_DELTA_UNSAFE_RETENTION');
   const kept = await vacuumTable(table, { retentionHours: MIN_RETENTION_HOURS });
   assert.deepEqual(kept.deleted, [], 'nothing is old enough');
+  await writeFile(lake.storage.uri(`${PATH}/event_date=2018-10-01/part-killed.parquet.1.ab.tmp`), 'half a file');
   const dry = await vacuumTable(table, { retentionHours: 0, force: true, dryRun: true, now: Date.now() + 1000 });
-  assert.equal(dry.deleted.length, 7);
+  assert.equal(dry.deleted.length, 8);
+  assert.ok(dry.deleted.includes(`${PATH}/event_date=2018-10-01/part-killed.parquet.1.ab.tmp`));
   assert.equal((await readRows(table, 2)).length, 60, 'a dry run deletes nothing');
   const done = await vacuumTable(table, { retentionHours: 0, force: true, now: Date.now() + 1000 });
   assert.deepEqual(done.deleted, dry.deleted);
