@@ -1,9 +1,19 @@
 import {
+  BIGINT,
+  BLOB,
+  BOOLEAN,
+  blobValue,
+  DOUBLE,
   type DuckDBConnection,
+  DuckDBDataChunk,
   DuckDBInstance,
+  type DuckDBType,
   DuckDBTypeId,
+  INTEGER,
   StatementType,
+  TIMESTAMP_MS,
   timestampMillisValue,
+  VARCHAR,
 } from '@duckdb/node-api';
 import { MedallionError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
@@ -36,6 +46,17 @@ export interface SqlSession {
   table(sql: string, params?: readonly unknown[]): Promise<{ columns: string[]; rows: unknown[][] }>;
   /** Creates `table` (if needed) with `columns` and appends `rows` in bulk. */
   append(table: string, columns: readonly AppendColumn[], rows: Iterable<readonly unknown[]>): Promise<number>;
+  /**
+   * Creates `table` (if needed) with `columns` and appends `rowCount` rows given column by column
+   * (`data[i]` holds column i's values), a vector of rows at a time: several times faster than
+   * `append` for wide batches (bronze ingestion).
+   */
+  appendColumns(
+    table: string,
+    columns: readonly AppendColumn[],
+    data: readonly (readonly unknown[])[],
+    rowCount: number,
+  ): Promise<number>;
   /** The kinds of the statements in `sql` (`select`, `explain`, `insert`, `copy`, …), without running them. */
   statementKinds(sql: string): Promise<string[]>;
   /** Closes the session and, if it owns it, the database. */
@@ -83,6 +104,37 @@ function wrapSqlError(err: unknown, sql: string): MedallionError {
     cause: err,
     details: { sql: sql.length > 2000 ? `${sql.slice(0, 2000)}…` : sql },
   });
+}
+
+/** DuckDB's vector size: rows per data chunk. */
+const CHUNK_ROWS = 2048;
+
+const CHUNK_TYPES: Record<AppendType, DuckDBType> = {
+  VARCHAR,
+  BIGINT,
+  INTEGER,
+  DOUBLE,
+  BOOLEAN,
+  TIMESTAMP_MS,
+  BLOB,
+};
+
+function chunkValue(type: AppendType, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  switch (type) {
+    case 'BIGINT':
+      return typeof v === 'bigint' ? v : BigInt(v as number);
+    case 'TIMESTAMP_MS':
+      return timestampMillisValue(typeof v === 'bigint' ? v : BigInt(v as number));
+    case 'BLOB':
+      return blobValue(v as Uint8Array);
+    case 'BOOLEAN':
+      return Boolean(v);
+    case 'VARCHAR':
+      return typeof v === 'string' ? v : String(v);
+    default:
+      return v;
+  }
 }
 
 class DuckDbSession implements SqlSession {
@@ -180,6 +232,36 @@ class DuckDbSession implements SqlSession {
       appender.closeSync();
     }
     return n;
+  }
+
+  async appendColumns(
+    table: string,
+    columns: readonly AppendColumn[],
+    data: readonly (readonly unknown[])[],
+    rowCount: number,
+  ): Promise<number> {
+    const ddl = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
+    await this.exec(`CREATE TABLE IF NOT EXISTS ${table} (${ddl})`);
+    const [schema, name] = table.includes('.') ? (table.split('.') as [string, string]) : [null, table];
+    const appender = await this.#conn.createAppender(name.replaceAll('"', ''), schema?.replaceAll('"', '') ?? null);
+    const types = columns.map((c) => CHUNK_TYPES[c.type]);
+    try {
+      for (let start = 0; start < rowCount; start += CHUNK_ROWS) {
+        const n = Math.min(CHUNK_ROWS, rowCount - start);
+        const chunk = DuckDBDataChunk.create(types, n);
+        columns.forEach((c, i) => {
+          const values = data[i]!.slice(start, start + n);
+          chunk.setColumnValues(i, values.map((v) => chunkValue(c.type, v)) as never);
+        });
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+    } catch (err) {
+      throw wrapSqlError(err, `append into ${table}`);
+    } finally {
+      appender.closeSync();
+    }
+    return rowCount;
   }
 
   async statementKinds(sql: string): Promise<string[]> {

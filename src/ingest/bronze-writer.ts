@@ -246,20 +246,31 @@ export class BronzeWriter {
           { name: 'source_line', type: 'BIGINT' },
         ];
     const table = `bronze_slice_${batchId.replaceAll('-', '')}`;
-    await this.#engine.append(
-      table,
-      columns,
-      isKafka
-        ? slice.records.map((r) => [
-            r.value,
-            r.valueBytes ?? null,
-            r.kafka!.offset,
-            r.key ?? null,
-            r.timestampMs ?? null,
-            r.headers ?? null,
-          ])
-        : slice.records.map((r) => [r.value, r.valueBytes ?? null, r.file!.line]),
-    );
+    const records = slice.records;
+    const n = records.length;
+    const value = new Array<string | null>(n);
+    const valueBytes = new Array<Uint8Array | null>(n);
+    const position = new Array<number>(n);
+    const data: unknown[][] = [value, valueBytes, position];
+    for (let i = 0; i < n; i++) {
+      const r = records[i]!;
+      value[i] = r.value;
+      valueBytes[i] = r.valueBytes ?? null;
+      position[i] = r.position.offset;
+    }
+    if (isKafka) {
+      const key = new Array<string | null>(n);
+      const timestamp = new Array<number | null>(n);
+      const headers = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) {
+        const r = records[i]!;
+        key[i] = r.key ?? null;
+        timestamp[i] = r.timestampMs ?? null;
+        headers[i] = r.headers ?? null;
+      }
+      data.push(key, timestamp, headers);
+    }
+    await this.#engine.appendColumns(table, columns, data, n);
     const constants = isKafka
       ? `${quoteLiteral(first!.kafka!.topic)} AS kafka_topic, ${first!.kafka!.partition}::INTEGER AS kafka_partition,
          kafka_offset, kafka_key, kafka_timestamp, kafka_headers, NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line,
@@ -272,8 +283,8 @@ export class BronzeWriter {
         await this.#engine.exec(
           `COPY (SELECT value, value_bytes, ${constants}, ${quoteLiteral(slice.stream)} AS stream,
                   TIMESTAMP '${iso.replace('T', ' ').replace('Z', '')}' AS ingested_at, ${quoteLiteral(batchId)} AS batch_id
-                FROM ${table} ORDER BY stream_offset)
-           TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+                FROM ${table})
+           TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`,
         );
       });
     } finally {

@@ -3,7 +3,7 @@ import { asMedallionError } from '../core/errors.ts';
 import { logger, progress } from '../core/logger.ts';
 import { sleep } from '../core/sleep.ts';
 import type { SqlSession } from '../engine/duckdb.ts';
-import type { Source } from '../sources/source.ts';
+import type { Source, SourceBatch } from '../sources/source.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type BronzeFile, BronzeWriter } from './bronze-writer.ts';
 
@@ -124,39 +124,62 @@ export class IngestSession {
     return this.#source;
   }
 
-  /** Moves batches from the source to bronze until the condition of `options.until`. */
+  /**
+   * Moves batches from the source to bronze until the condition of `options.until`. A source that
+   * allows it (`readAhead`) reads the next batch while the current one is written: one batch
+   * ahead at most, so a slow disk slows the reading down instead of letting batches pile up.
+   */
   async pump(options: PumpOptions): Promise<IngestResult> {
     const files: BronzeFile[] = [];
     let batches = 0;
     let records = 0;
-    while (!options.signal?.aborted) {
-      let batch: Awaited<ReturnType<Source['readBatch']>>;
-      let written: BronzeFile[];
-      try {
-        batch = await this.#source.readBatch(this.#project.config.events.batch);
-        if (!batch) {
-          if (options.until === 'idle') break;
-          if (options.until === 'caught-up' && this.#source.caughtUp()) break;
-          if (options.until === 'forever') await sleep(options.idleMs ?? 500, options.signal);
+    let ahead: Promise<SourceBatch | null> | undefined;
+    const limits = this.#project.config.events.batch;
+    const read = () => {
+      const p = this.#source.readBatch(limits);
+      p.catch(() => {});
+      return p;
+    };
+    try {
+      while (!options.signal?.aborted) {
+        let batch: SourceBatch | null;
+        let written: BronzeFile[];
+        try {
+          batch = await (ahead ?? read());
+          ahead = undefined;
+          if (!batch) {
+            if (options.until === 'idle') break;
+            if (options.until === 'caught-up' && this.#source.caughtUp()) break;
+            if (options.until === 'forever') await sleep(options.idleMs ?? 500, options.signal);
+            continue;
+          }
+          if (this.#source.readAhead && !options.signal?.aborted) ahead = read();
+          written = await this.#writer.write(batch);
+          await this.#source.acknowledge(batch);
+        } catch (err) {
+          if (ahead) await ahead.catch(() => {});
+          ahead = undefined;
+          const e = asMedallionError(err);
+          if (!this.#options.reconnect || options.until !== 'forever' || !e.retriable) throw e;
+          await this.#reconnect(e.toUserLine(), options.signal);
           continue;
         }
-        written = await this.#writer.write(batch);
-        await this.#source.acknowledge(batch);
-      } catch (err) {
-        const e = asMedallionError(err);
-        if (!this.#options.reconnect || options.until !== 'forever' || !e.retriable) throw e;
-        await this.#reconnect(e.toUserLine(), options.signal);
-        continue;
+        files.push(...written);
+        batches++;
+        records += batch.recordCount;
+        this.#totalBatches++;
+        this.#totalRecords += batch.recordCount;
+        this.#log.debug({ records: batch.recordCount, files: written.length }, 'batch durable');
+        progress(
+          `ingest: batch ${this.#totalBatches}: ${batch.recordCount.toLocaleString('en-US')} records → ${written.length} bronze file(s) (${this.#totalRecords.toLocaleString('en-US')} so far)`,
+        );
       }
-      files.push(...written);
-      batches++;
-      records += batch.recordCount;
-      this.#totalBatches++;
-      this.#totalRecords += batch.recordCount;
-      this.#log.debug({ records: batch.recordCount, files: written.length }, 'batch durable');
-      progress(
-        `ingest: batch ${this.#totalBatches}: ${batch.recordCount.toLocaleString('en-US')} records → ${written.length} bronze file(s) (${this.#totalRecords.toLocaleString('en-US')} so far)`,
-      );
+    } finally {
+      // A batch read ahead and not written is handed back: the source reads those streams again.
+      if (ahead) {
+        const dropped = await ahead.catch(() => null);
+        if (dropped) this.#source.rewind?.(dropped);
+      }
     }
     return { batches, records, files };
   }

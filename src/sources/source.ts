@@ -57,6 +57,17 @@ export interface Source {
   /** Short kind name: `kafka`, `landing`. */
   readonly kind: string;
   /**
+   * True when the next `readBatch` may start before the previous batch is acknowledged (positions
+   * advance on read, not on acknowledge): the ingester then reads one batch ahead while it writes
+   * the previous one. At most one batch is read ahead, so memory stays bounded by two batches.
+   */
+  readonly readAhead?: boolean;
+  /**
+   * Forgets a batch that was read ahead and will not be written: its streams are read again from
+   * the batch's first positions. Required of sources with `readAhead`.
+   */
+  rewind?(batch: SourceBatch): void;
+  /**
    * Connects and positions the source. `resume` returns, per stream, the last offset already
    * durable in bronze; the source starts after the later of that and its own committed position.
    */

@@ -178,6 +178,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class KafkaSource implements Source {
   readonly kind = 'kafka';
+  readonly readAhead = true;
   readonly brokers: readonly string[];
   readonly topic: string;
   readonly groupId: string;
@@ -639,6 +640,21 @@ export class KafkaSource implements Source {
     for (const o of offsets) {
       const state = this.#owned.get(o.partition);
       if (state && o.offset > state.committed) state.committed = o.offset;
+    }
+  }
+
+  /** Forgets a batch read ahead and not written: each partition still owned reads again from the slice's start. */
+  rewind(batch: SourceBatch): void {
+    for (const slice of batch.slices) {
+      const owner = this.#sliceOwner.get(slice);
+      const state = owner ? this.#owned.get(owner.partition) : undefined;
+      if (!owner || !state || state.token !== owner.token) continue;
+      const from = BigInt(slice.firstOffset);
+      if (from < state.fetchOffset) {
+        state.fetchOffset = from;
+        state.buffer = [];
+        state.head = 0;
+      }
     }
   }
 

@@ -98,3 +98,43 @@ test('two writers of one stream (a zombie and the new owner) never write an offs
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('bronze keeps values exactly as received: text, raw bytes (invalid UTF-8, NUL), keys, headers, timestamps', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'medallion-bronze-'));
+  const engine = await openDuckDb(':memory:');
+  try {
+    const storage = new LocalStorage(join(dir, 'lake'));
+    const writer = new BronzeWriter(storage, 'events', engine, { stateDir: join(dir, 'state') });
+    const garbage = new Uint8Array([0xff, 0x00, 0xfe, 0x7b, 0xc3]);
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    const records: SourceRecord[] = [
+      { ...record(0), value: ' {"a":1}\r\n\t ', key: 'k', headers: '{"h":"v"}' },
+      { ...record(1), value: null, valueBytes: garbage, key: null, timestampMs: null },
+      { ...record(2), value: '\uFEFFprésent ✓ 😀', key: 'é' },
+      { ...record(3), value: big },
+      { ...record(4), value: null, valueBytes: null },
+    ];
+    await writer.write(batch({ stream: STREAM, firstOffset: 0, lastOffset: 4, records }));
+    const rows = await engine.all<Record<string, unknown>>(
+      `SELECT kafka_offset::INT AS o, value, hex(value) AS vhex, hex(value_bytes) AS bytes, kafka_key AS k, kafka_headers AS h,
+              epoch_ms(kafka_timestamp)::BIGINT AS ts, kafka_topic AS t, kafka_partition::INT AS p, stream
+       FROM read_parquet('${storage.uri('bronze/events')}/**/*.parquet') ORDER BY kafka_offset`,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r['o'], r['value'] === big ? 'BIG' : r['value'], r['bytes'], r['k'], r['h'], r['ts']]),
+      [
+        [0, ' {"a":1}\r\n\t ', null, 'k', '{"h":"v"}', 1_700_000_000_000],
+        [1, null, 'FF00FE7BC3', null, null, null],
+        [2, rows[2]!['value'], null, 'é', null, 1_700_000_000_002],
+        [3, 'BIG', null, null, null, 1_700_000_000_003],
+        [4, null, null, null, null, 1_700_000_000_004],
+      ],
+    );
+    // Compared as bytes too: the BOM must survive (a JS decoder on the way out may drop it).
+    assert.equal(rows[2]!['vhex'], Buffer.from('\uFEFFprésent ✓ 😀').toString('hex').toUpperCase());
+    assert.ok(rows.every((r) => r['t'] === 'topic' && r['p'] === 3 && r['stream'] === STREAM));
+  } finally {
+    await engine.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
