@@ -37,6 +37,8 @@ export interface DashboardOptions {
   readonly token?: string;
   /** How often the server looks for a new gold build to push to open pages, in ms (default 500). */
   readonly watchIntervalMs?: number;
+  /** Answers kept per warehouse version (default 64); 0 reads gold for every request (benchmarks). */
+  readonly cacheSize?: number;
 }
 
 /** A running dashboard. */
@@ -393,7 +395,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const host = options.host ?? project.config.serve.host;
   const port = options.port ?? project.config.serve.port;
   const warehousePath = options.warehousePath ?? project.paths.warehouse;
-  const reader = new GoldReader(warehousePath);
+  const reader = new GoldReader(warehousePath, { cacheSize: options.cacheSize });
   const token = options.token ?? (process.env.MEDALLION_SERVE_TOKEN || undefined);
   const watcher = new GoldWatcher(project, warehousePath, options.watchIntervalMs);
   if (!isLoopback(host) && !token) {

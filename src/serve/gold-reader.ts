@@ -19,6 +19,12 @@ export interface GoldReaderOptions {
   readonly delayMs?: number;
   /** Most values kept (one per endpoint and parameters; default 64). */
   readonly cacheSize?: number;
+  /** How long the read-only connection stays open after a read, for the next one, in ms (default 500; 0 closes at once). */
+  readonly lingerMs?: number;
+  /** Longest a connection is kept across reads, in ms (default 3000); then it closes and no read opens one for `gapMs`. */
+  readonly maxHoldMs?: number;
+  /** The pause after a long hold, so that a writer retrying its open gets in, in ms (default 300). */
+  readonly gapMs?: number;
 }
 
 interface Cached {
@@ -30,8 +36,11 @@ interface Cached {
 /**
  * Read-only access to the gold schema of a warehouse file, made for a process that serves while
  * others write. DuckDB lets one process write a database file, and a reader's shared lock keeps the
- * writer out, so the reader holds no connection between reads: each read opens the file read-only
- * (retrying briefly while a writer holds it), runs its queries and closes. Values are cached by the
+ * writer out, so the reader holds a connection only briefly: a read opens the file read-only
+ * (retrying briefly while a writer holds it) and the connection stays open for the reads that follow
+ * within `lingerMs` (a page asks for several answers at once), never for more than `maxHoldMs` in
+ * all, after which no read opens the file for `gapMs`, so a writer retrying its open (the pipeline
+ * retries for 5 s) always gets in. Values are cached by the
  * file's size and modification time (and its write-ahead log's), so an unchanged file is not opened
  * at all; a changed file that stays locked past the retries is answered from the cache, marked stale.
  * Reads run one at a time.
@@ -41,14 +50,22 @@ export class GoldReader {
   readonly #attempts: number;
   readonly #delayMs: number;
   readonly #cacheSize: number;
+  readonly #lingerMs: number;
+  readonly #maxHoldMs: number;
+  readonly #gapMs: number;
   readonly #cache = new Map<string, Cached>();
   #queue: Promise<unknown> = Promise.resolve();
+  #held: { wh: DuckDbWarehouse; since: number; timer?: NodeJS.Timeout } | undefined;
+  #gapUntil = 0;
 
   constructor(path: string, options: GoldReaderOptions = {}) {
     this.path = path;
     this.#attempts = options.attempts ?? 10;
     this.#delayMs = options.delayMs ?? 100;
     this.#cacheSize = options.cacheSize ?? 64;
+    this.#lingerMs = options.lingerMs ?? 500;
+    this.#maxHoldMs = options.maxHoldMs ?? 3000;
+    this.#gapMs = options.gapMs ?? 300;
   }
 
   /**
@@ -67,9 +84,54 @@ export class GoldReader {
     return run;
   }
 
-  /** Waits for reads in progress to end. */
+  /** Waits for reads in progress to end and closes the connection kept open. */
   async close(): Promise<void> {
     await this.#queue;
+    await this.#release();
+  }
+
+  async #release(): Promise<void> {
+    const held = this.#held;
+    if (!held) return;
+    this.#held = undefined;
+    clearTimeout(held.timer);
+    await held.wh.close();
+  }
+
+  /** The connection kept open from the last read, or a new one (waiting out a gap after a long hold). */
+  async #open(): Promise<DuckDbWarehouse> {
+    const held = this.#held;
+    if (held) {
+      clearTimeout(held.timer);
+      if (Date.now() - held.since < this.#maxHoldMs) return held.wh;
+      await this.#release();
+      this.#gapUntil = Date.now() + this.#gapMs;
+    }
+    const wait = this.#gapUntil - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const wh = await DuckDbWarehouse.openWithRetry(this.path, {
+      readOnly: true,
+      attempts: this.#attempts,
+      delayMs: this.#delayMs,
+    });
+    this.#held = { wh, since: Date.now() };
+    return wh;
+  }
+
+  /** After a read: keep the connection for `lingerMs`, or close it now. */
+  async #afterRead(failed: boolean): Promise<void> {
+    const held = this.#held;
+    if (!held) return;
+    if (failed || this.#lingerMs <= 0) {
+      await this.#release();
+      return;
+    }
+    held.timer = setTimeout(() => {
+      if (this.#held === held) {
+        this.#queue = this.#queue.then(() => (this.#held === held ? this.#release() : undefined)).catch(() => {});
+      }
+    }, this.#lingerMs);
+    held.timer.unref();
   }
 
   async #read<T>(
@@ -83,11 +145,7 @@ export class GoldReader {
       return { value: cached.value as T, stale: false, updatedAt: cached.updatedAt };
     let wh: DuckDbWarehouse;
     try {
-      wh = await DuckDbWarehouse.openWithRetry(this.path, {
-        readOnly: true,
-        attempts: this.#attempts,
-        delayMs: this.#delayMs,
-      });
+      wh = await this.#open();
     } catch (err) {
       if (err instanceof MedallionError && err.code === 'MDL_WAREHOUSE_LOCKED') {
         if (cached) return { value: cached.value as T, stale: true, updatedAt: cached.updatedAt };
@@ -99,13 +157,15 @@ export class GoldReader {
       }
       throw err;
     }
+    let failed = true;
     try {
       await this.#requireTables(wh, requiredTables);
       const value = await compute(wh);
       this.#remember(key, { stamp, value, updatedAt });
+      failed = false;
       return { value, stale: false, updatedAt };
     } finally {
-      await wh.close();
+      await this.#afterRead(failed);
     }
   }
 

@@ -11,6 +11,7 @@ export interface TrendPoint {
   readonly period: string;
   /** `New York City` (of the schools selected) or a borough name. */
   readonly area: string;
+  /** Schools reporting (for a week: on its busiest day). */
   readonly schools: number;
   /** Student-days counted in the period. */
   readonly studentDays: Published;
@@ -28,27 +29,35 @@ export interface TrendMetrics {
 
 /** SQL of the Trends page; every figure is computed here, on gold. */
 export const TREND_SQL = {
-  // $5: 'day' or 'week'.
+  // One pass over the facts into (day, borough) totals, then days and weeks, citywide and by borough.
   points: `
     WITH ${FILTERED_SCHOOLS_SQL},
-    e AS (
-      SELECT CASE WHEN $5::VARCHAR = 'week' THEN date_trunc('week', ev.event_date)::DATE ELSE ev.event_date END
-               AS period,
-             ev.event_date, coalesce(sel.borough_name, 'Unknown') AS borough, ev.dbn, ev.enrolled, ev.present, ev.late
+    d AS (
+      SELECT ev.event_date, coalesce(sel.borough_name, 'Unknown') AS borough,
+             count(*) AS schools, sum(ev.enrolled) AS enrolled, sum(ev.present + ev.late) AS attended
       FROM ev JOIN sel USING (dbn)
+      GROUP BY 1, 2
+    ),
+    days AS (
+      SELECT 'day' AS grain, event_date AS period, borough, schools, enrolled, attended, 1 AS days FROM d
+      UNION ALL
+      SELECT 'day', event_date, 'New York City', sum(schools), sum(enrolled), sum(attended), 1 FROM d GROUP BY 2
     )
-    SELECT strftime(period, '%Y-%m-%d') AS period,
-           CASE WHEN grouping(borough) = 0 THEN borough ELSE 'New York City' END AS area,
-           count(DISTINCT dbn)::BIGINT AS schools,
-           sum(enrolled)::BIGINT AS student_days,
-           sum(enrolled)::DOUBLE / count(DISTINCT event_date) AS daily_students,
-           sum(present + late)::DOUBLE / nullif(sum(enrolled), 0) AS attendance_rate
-    FROM e
-    GROUP BY GROUPING SETS ((period), (period, borough))
-    ORDER BY period, grouping(borough) DESC, area`,
+    SELECT grain, strftime(period, '%Y-%m-%d') AS period, borough AS area,
+           max(schools)::BIGINT AS schools, sum(enrolled)::BIGINT AS student_days,
+           sum(enrolled)::DOUBLE / sum(days) AS daily_students,
+           sum(attended)::DOUBLE / nullif(sum(enrolled), 0) AS attendance_rate
+    FROM (
+      SELECT * FROM days
+      UNION ALL
+      SELECT 'week', date_trunc('week', period)::DATE, borough, schools, enrolled, attended, days FROM days
+    )
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 2, CASE WHEN area = 'New York City' THEN 0 ELSE 1 END, 3`,
 } as const;
 
 type SqlRow = {
+  grain: 'day' | 'week';
   period: string;
   area: string;
   schools: number;
@@ -75,8 +84,9 @@ export async function readTrends(
     studentDays: publish(r.student_days, r.daily_students, min),
     attendanceRate: publish(r.attendance_rate, r.daily_students, min),
   });
-  const daily = (await wh.query<SqlRow>(TREND_SQL.points, [...params, 'day'])).map(point);
-  const weekly = (await wh.query<SqlRow>(TREND_SQL.points, [...params, 'week'])).map(point);
+  const rows = await wh.query<SqlRow>(TREND_SQL.points, params);
+  const daily = rows.filter((r) => r.grain === 'day').map(point);
+  const weekly = rows.filter((r) => r.grain === 'week').map(point);
   const boroughs = [...new Set(daily.map((p) => p.area).filter((a) => a !== 'New York City'))].sort();
   return { minGroupSize: min, areas: ['New York City', ...boroughs], daily, weekly };
 }

@@ -309,6 +309,8 @@ describe('dashboard over a gold fixture', () => {
       const first = await getJson(`${fresh.url}api/now`);
       assert.equal(first.status, 200);
       assert.equal(first.body.stale, false);
+      // The reader keeps its connection 0.5 s after a read; this writer does not retry, so let it pass.
+      await new Promise((r) => setTimeout(r, 800));
 
       const writer = await holdWriteLock(warehouse, true);
       try {
@@ -326,6 +328,47 @@ describe('dashboard over a gold fixture', () => {
       await fresh.close();
     }
   });
+});
+
+test('a writer that retries its open (as the pipeline does) gets in while the dashboard is busy reading', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'medallion-serve-busy-'));
+  const project = loadProject({ dataDir: dir });
+  await buildGoldFixture(project.paths.warehouse);
+  const dashboard = await startDashboard({ project, port: 0, cacheSize: 0 });
+  let stop = false;
+  const reads = (async () => {
+    let n = 0;
+    while (!stop) {
+      const res = await fetch(`${dashboard.url}api/trends?from=${n % 2 ? FIXTURE_EARLIER : FIXTURE_LATEST}`);
+      await res.arrayBuffer();
+      assert.ok(res.status === 200 || res.status === 503, `status ${res.status}`);
+      n++;
+    }
+    return n;
+  })();
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    const script = `
+      import { DuckDbWarehouse } from ${JSON.stringify(fileURLToPath(new URL('../../../src/warehouse/duckdb/duckdb-warehouse.ts', import.meta.url)))};
+      const wh = await DuckDbWarehouse.openWithRetry(${JSON.stringify(project.paths.warehouse)});
+      await wh.exec('CREATE OR REPLACE TABLE main.writer_got_in AS SELECT 1 AS x');
+      await wh.close();
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+  } finally {
+    stop = true;
+    assert.ok((await reads) > 3);
+    await dashboard.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 describe('dashboard before gold exists', () => {
