@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { writeTextAtomic } from '../../../core/fs-atomic.ts';
 import type { DbtNode, Manifest } from '../graph/manifest.ts';
 import type { DbtCommand, DbtNodeResult } from '../types.ts';
@@ -17,6 +18,8 @@ export function compiledPath(projectName: string, node: DbtNode): string {
   return join('compiled', projectName, node.originalFilePath);
 }
 
+const madeDirs = new Set<string>();
+
 export async function writeCompiled(
   targetPath: string,
   projectName: string,
@@ -24,7 +27,14 @@ export async function writeCompiled(
   sql: string,
 ): Promise<string> {
   const rel = compiledPath(projectName, node);
-  await writeTextAtomic(join(targetPath, rel), sql.endsWith('\n') ? sql : `${sql}\n`);
+  // Compiled SQL is a by-product for people and tools to read, rewritten on every run: no fsync.
+  const file = join(targetPath, rel);
+  const dir = dirname(file);
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  await writeFile(file, sql.endsWith('\n') ? sql : `${sql}\n`);
   return rel;
 }
 

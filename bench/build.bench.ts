@@ -1,0 +1,216 @@
+/**
+ * `npm run bench -- build [--runs R] [--events N] [--models M] [--keep]`: Medallion's dbt runner
+ * against dbt-core (with dbt-duckdb) in the same run, on two workloads:
+ *
+ * 1. The flagship gold build: a warehouse with silver loaded from N simulated events (default
+ *    20,000) is prepared once; each run copies it and times `medallion dbt build` and `dbt build`
+ *    (both as the command a user runs, process start to exit) on the flagship gold project.
+ *    The headline numbers are this workload's medians (seconds, lower is better).
+ * 2. Parse + compile of a generated M-model project (default 1,000 models in layers, with sources,
+ *    refs, vars, macros, Jinja loops and generic tests): `medallion dbt compile` vs `dbt compile`
+ *    (dbt parses, then compiles every node; partial parsing off), medians in the details.
+ *
+ * dbt-core comes from MEDALLION_DBT, else `scripts/python-peers.sh` is run to make the venv.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FLAGSHIP_PROJECT_DIR, REPO_ROOT } from '../src/config/project.ts';
+import { type BenchResult, benchResult, median, note } from './bench-kit.ts';
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function exec(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out = (out + d).slice(-20000);
+    });
+    child.stderr.on('data', (d) => {
+      out = (out + d).slice(-20000);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, ms: performance.now() - t0 }));
+  });
+}
+
+function dbtBinary(): string {
+  if (process.env.MEDALLION_DBT) return process.env.MEDALLION_DBT;
+  note('MEDALLION_DBT not set: running scripts/python-peers.sh');
+  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'python-peers.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const m = /MEDALLION_DBT=(.+)/.exec(r.stdout ?? '');
+  if (r.status !== 0 || !m) throw new Error('scripts/python-peers.sh failed');
+  return m[1]!.trim();
+}
+
+const MEDALLION = [join(REPO_ROOT, 'bin', 'medallion.js')];
+const NODE = process.execPath;
+
+/** A dbt project of `models` models: sources, staging views, then layers of tables that ref earlier models. */
+export async function generateProject(dir: string, models: number): Promise<void> {
+  await mkdir(join(dir, 'models', 'staging'), { recursive: true });
+  await mkdir(join(dir, 'models', 'marts'), { recursive: true });
+  await mkdir(join(dir, 'macros'), { recursive: true });
+  await writeFile(
+    join(dir, 'dbt_project.yml'),
+    `name: bench_project\nprofile: bench_project\nversion: "1.0.0"\nconfig-version: 2\nmodel-paths: [models]\nmacro-paths: [macros]\nvars:\n  cutoff: 10\nmodels:\n  bench_project:\n    staging:\n      +materialized: view\n    marts:\n      +materialized: table\n      +schema: marts\n`,
+  );
+  await writeFile(
+    join(dir, 'profiles.yml'),
+    `bench_project:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: "{{ env_var('BENCH_DUCKDB_PATH', ':memory:') }}"\n      schema: main\n      threads: 1\n`,
+  );
+  await writeFile(
+    join(dir, 'macros', 'helpers.sql'),
+    `{% macro cents(col) -%}\n  cast(round({{ col }} * 100) as bigint)\n{%- endmacro %}\n\n{% macro sum_columns(cols) -%}\n  {%- for c in cols %}{{ c }}{% if not loop.last %} + {% endif %}{% endfor -%}\n{%- endmacro %}\n`,
+  );
+  const sources = Math.max(1, Math.round(models / 20));
+  const staging = Math.max(1, Math.round(models / 10));
+  await writeFile(
+    join(dir, 'models', 'sources.yml'),
+    `version: 2\nsources:\n  - name: raw\n    schema: raw\n    tables:\n${Array.from({ length: sources }, (_, i) => `      - name: t${i}\n`).join('')}`,
+  );
+  const yaml: string[] = ['version: 2', 'models:'];
+  for (let i = 0; i < staging; i++) {
+    await writeFile(
+      join(dir, 'models', 'staging', `stg_${i}.sql`),
+      `select id, amount, {{ cents('amount') }} as amount_cents, '{{ var("cutoff") }}' as cutoff\nfrom {{ source('raw', 't${i % sources}') }}\nwhere amount > {{ var('cutoff') }}\n`,
+    );
+    yaml.push(`  - name: stg_${i}`, '    columns:', '      - name: id', '        data_tests: [not_null]');
+  }
+  for (let i = staging; i < models; i++) {
+    const parents = [i - 1, Math.floor(i / 2), Math.floor(i / 3)].filter((p, k, a) => p >= 0 && a.indexOf(p) === k);
+    const name = (n: number) => (n < staging ? `stg_${n}` : `m_${n}`);
+    const cols = parents.map((_, k) => `p${k}.amount`);
+    const sql = `{{ config(tags=['layer_${i % 5}']) }}
+with ${parents.map((p, k) => `p${k} as (select id, amount from {{ ref('${name(p)}') }})`).join(',\n     ')}
+select p0.id,
+       {{ sum_columns([${cols.map((c) => `'${c}'`).join(', ')}]) }} as amount,
+       {% for k in range(3) %}{{ k }} as c{{ k }}{% if not loop.last %}, {% endif %}{% endfor %}
+from p0
+${parents
+  .slice(1)
+  .map((_, k) => `left join p${k + 1} using (id)`)
+  .join('\n')}
+`;
+    await writeFile(join(dir, 'models', 'marts', `m_${i}.sql`), sql);
+    if (i % 10 === 0)
+      yaml.push(`  - name: m_${i}`, '    columns:', '      - name: id', '        data_tests: [unique, not_null]');
+  }
+  await writeFile(join(dir, 'models', 'schema.yml'), `${yaml.join('\n')}\n`);
+}
+
+export async function run(args: string[]): Promise<BenchResult> {
+  const runs = Number(flag(args, 'runs') ?? 3);
+  const events = Number(flag(args, 'events') ?? 20000);
+  const models = Number(flag(args, 'models') ?? 1000);
+  const dbt = dbtBinary();
+  const dir = await mkdtemp(join(tmpdir(), 'medallion-bench-build-'));
+  const dbtEnv = {
+    DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+    DBT_PARTIAL_PARSE: 'false',
+    DBT_LOG_PATH: join(dir, 'dbt-logs'),
+  };
+  try {
+    note(`preparing silver from ${events} simulated events`);
+    const home = join(dir, 'home');
+    for (const a of [['simulate', '--events', String(events)], ['ingest', '--once'], ['refine'], ['load']]) {
+      const r = await exec(NODE, [...MEDALLION, ...a], { MEDALLION_HOME: home, MEDALLION_QUIET: '1' });
+      if (r.code !== 0) throw new Error(`medallion ${a.join(' ')}: ${r.out}`);
+    }
+    const silver = join(home, 'warehouse', 'medallion.duckdb');
+    const gold = join(FLAGSHIP_PROJECT_DIR, 'gold');
+    const profiles = join(dir, 'profiles');
+    await mkdir(profiles);
+    await copyFile(join(gold, 'profiles.yml'), join(profiles, 'profiles.yml'));
+    const build = { medallion: [] as number[], dbt: [] as number[] };
+    for (let i = 0; i < runs; i++) {
+      for (const side of i % 2 === 0 ? (['medallion', 'dbt'] as const) : (['dbt', 'medallion'] as const)) {
+        const file = join(dir, `${side}-${i}.duckdb`);
+        await copyFile(silver, file);
+        const flags = [
+          'build',
+          '--project-dir',
+          gold,
+          '--profiles-dir',
+          profiles,
+          '--target-path',
+          join(dir, `${side}-target`),
+        ];
+        const r =
+          side === 'medallion'
+            ? await exec(NODE, [...MEDALLION, 'dbt', ...flags], {
+                MEDALLION_WAREHOUSE_PATH: file,
+                MEDALLION_QUIET: '1',
+              })
+            : await exec(dbt, flags, { ...dbtEnv, MEDALLION_WAREHOUSE_PATH: file });
+        if (r.code !== 0) throw new Error(`${side} build failed: ${r.out}`);
+        build[side].push(r.ms / 1000);
+        note(`flagship build run ${i + 1}/${runs}: ${side} ${(r.ms / 1000).toFixed(2)} s`);
+        await rm(file, { force: true });
+      }
+    }
+
+    const project = join(dir, 'generated');
+    await generateProject(project, models);
+    const compile = { medallion: [] as number[], dbt: [] as number[] };
+    for (let i = 0; i < runs; i++) {
+      for (const side of i % 2 === 0 ? (['medallion', 'dbt'] as const) : (['dbt', 'medallion'] as const)) {
+        const flags = [
+          'compile',
+          '--project-dir',
+          project,
+          '--profiles-dir',
+          project,
+          '--target-path',
+          join(dir, `${side}-gen-target`),
+        ];
+        const env = { BENCH_DUCKDB_PATH: join(dir, `${side}-gen.duckdb`) };
+        const r =
+          side === 'medallion'
+            ? await exec(NODE, [...MEDALLION, 'dbt', ...flags], { ...env, MEDALLION_QUIET: '1' })
+            : await exec(dbt, flags, { ...dbtEnv, ...env });
+        if (r.code !== 0) throw new Error(`${side} compile failed: ${r.out}`);
+        compile[side].push(r.ms / 1000);
+        note(`${models}-model parse+compile run ${i + 1}/${runs}: ${side} ${(r.ms / 1000).toFixed(2)} s`);
+      }
+    }
+    const speedup = (s: { medallion: number[]; dbt: number[] }) => median(s.dbt) / median(s.medallion);
+    return benchResult('build', 's', 'lower', build.medallion, build.dbt, {
+      flagshipBuild: {
+        events,
+        medallionS: build.medallion,
+        dbtS: build.dbt,
+        medianMedallionS: median(build.medallion),
+        medianDbtS: median(build.dbt),
+        speedup: speedup(build),
+        goal: 10,
+      },
+      parseCompile: {
+        models,
+        medallionS: compile.medallion,
+        dbtS: compile.dbt,
+        medianMedallionS: median(compile.medallion),
+        medianDbtS: median(compile.dbt),
+        speedup: speedup(compile),
+        goal: 30,
+      },
+      reference: 'dbt-core 1.11.16 + dbt-duckdb 1.11.1 (scripts/python-peers.sh), same machine, same input',
+    });
+  } finally {
+    if (!args.includes('--keep')) await rm(dir, { recursive: true, force: true });
+    else note(`kept ${dir}`);
+  }
+}
