@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PipelineProject } from '../config/project.ts';
+import { logger } from '../core/logger.ts';
 import { openDuckDb, quoteIdent } from '../engine/duckdb.ts';
 import { type RunLogEntry, readRuns } from '../ops/run-log.ts';
 import { readStatus } from '../ops/status.ts';
@@ -57,6 +58,8 @@ export interface PipelineMetrics {
   };
   readonly lineage: { readonly nodes: readonly LineageNode[]; readonly edges: readonly (readonly [string, string])[] };
 }
+
+const log = logger.child({ component: 'serve' });
 
 interface Manifest {
   readonly nodes?: Record<string, { readonly resource_type: string; readonly name: string; readonly fqn?: string[] }>;
@@ -182,9 +185,12 @@ export class PipelineFacts {
   async #compute(): Promise<Omit<PipelineMetrics, 'gold'>> {
     const project = this.#project;
     const engine = await openDuckDb(':memory:', { threads: 1 });
-    let status: Awaited<ReturnType<typeof readStatus>>;
+    let status: Awaited<ReturnType<typeof readStatus>> | undefined;
     try {
       status = await readStatus(project, new LocalStorage(project.paths.lake), engine);
+    } catch (err) {
+      // The page still shows the runs, tests and lineage when the lake cannot be counted.
+      log.warn({ err }, 'pipeline page: reading the lake status failed');
     } finally {
       await engine.close();
     }
@@ -201,27 +207,31 @@ export class PipelineFacts {
     );
     const results = await readJson<RunResults>(join(project.paths.goldTarget, 'run_results.json'));
     const manifest = await readJson<Manifest>(join(project.paths.goldTarget, 'manifest.json'));
-    const events = Object.values(status.datasets).find((d) => d.kind === 'events');
+    const events = status ? Object.values(status.datasets).find((d) => d.kind === 'events') : undefined;
+    const testResults = (results?.results ?? []).filter((r) => r.unique_id.startsWith('test.'));
+    const count = (...statuses: string[]) => testResults.filter((r) => statuses.includes(r.status)).length;
     return {
       runs,
-      layers: {
-        bronze: status.bronze.rows,
-        silver: status.silver.rows,
-        quarantine: status.quarantine.rows,
-        duplicates: status.duplicates.rows,
-        late: status.late.rows,
-      },
+      layers: status
+        ? {
+            bronze: status.bronze.rows,
+            silver: status.silver.rows,
+            quarantine: status.quarantine.rows,
+            duplicates: status.duplicates.rows,
+            late: status.late.rows,
+          }
+        : null,
       quarantineByRule: Object.entries(events?.quarantineByRule ?? {}).map(([rule, rows]) => ({ rule, rows })),
       tests: {
-        ...status.gold.tests,
-        builtAt: status.gold.builtAt,
-        results: (results?.results ?? [])
-          .filter((r) => r.unique_id.startsWith('test.'))
-          .map((r) => ({
-            name: r.unique_id.split('.').slice(2).join('.'),
-            status: r.status,
-            failures: typeof r.failures === 'number' ? r.failures : null,
-          })),
+        pass: count('pass'),
+        warn: count('warn'),
+        fail: count('fail', 'error'),
+        builtAt: results?.metadata?.generated_at ?? null,
+        results: testResults.map((r) => ({
+          name: r.unique_id.split('.').slice(2).join('.'),
+          status: r.status,
+          failures: typeof r.failures === 'number' ? r.failures : null,
+        })),
       },
       lineage: lineageOf(manifest),
     };

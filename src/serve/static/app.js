@@ -829,7 +829,7 @@ function renderTrends(d) {
 // Pipeline
 
 function renderPipeline(d) {
-  const layers = d.layers ?? { bronze: 0, silver: 0, quarantine: 0, duplicates: 0, late: 0 };
+  const layers = d.layers ?? { bronze: null, silver: null, quarantine: null, duplicates: null, late: null };
   $('content').append(
     h(
       'section',
