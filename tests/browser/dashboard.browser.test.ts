@@ -9,7 +9,7 @@ import { chromium } from 'playwright-core';
 import { loadProject } from '../../src/config/project.ts';
 import { openDuckDb } from '../../src/engine/duckdb.ts';
 import { startDashboard } from '../../src/serve/dashboard.ts';
-import { buildGoldFixture, FIXTURE_LATEST } from '../unit/serve/gold-fixture.ts';
+import { buildGoldFixture, FIXTURE_EARLIER, FIXTURE_LATEST } from '../unit/serve/gold-fixture.ts';
 
 /** Debian's Chromium by default; MEDALLION_CHROMIUM points elsewhere (e.g. a CI runner's Chrome). */
 const CHROMIUM = process.env.MEDALLION_CHROMIUM ?? '/usr/bin/chromium';
@@ -74,7 +74,11 @@ test('the "Now" page shows gold figures, draws its charts without console errors
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`console ${m.type()}: ${m.text()}`);
     });
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+    page.on('requestfailed', (r) => {
+      // Leaving the page (a reload) cuts the live-update stream; that is not a failure.
+      if (r.url().endsWith('/api/events') && r.failure()?.errorText === 'net::ERR_ABORTED') return;
+      problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+    });
     page.on('response', (r) => {
       if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`);
     });
@@ -131,6 +135,32 @@ test('the "Now" page shows gold figures, draws its charts without console errors
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no horizontal scrolling at phone width (overflow ${overflow}px)`);
     await page.screenshot({ path: join(ARTIFACTS, 'now-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // The school day is kept in the address: choose one, reload, and it is still shown.
+    const [earlier] = await (async () => {
+      const db = await openDuckDb(project.paths.warehouse, { readOnly: true });
+      try {
+        return await db.all<{ rate: number }>(
+          `SELECT sum(present + late)::DOUBLE / sum(enrolled) AS rate FROM gold.fact_event_metrics
+           WHERE event_date = DATE '${FIXTURE_EARLIER}'`,
+        );
+      } finally {
+        await db.close();
+      }
+    })();
+    await page.selectOption('#day', FIXTURE_EARLIER);
+    await page.waitForFunction(
+      (t) => document.getElementById('kpi-rate')?.textContent === t,
+      pct.format(earlier!.rate),
+    );
+    assert.equal(new URL(page.url()).search, `?date=${FIXTURE_EARLIER}`);
+    await page.reload();
+    await page.waitForFunction(
+      (t) => document.getElementById('kpi-rate')?.textContent === t,
+      pct.format(earlier!.rate),
+    );
+    assert.equal(await page.locator('#day').inputValue(), FIXTURE_EARLIER);
 
     assert.deepEqual(problems, []);
   } finally {

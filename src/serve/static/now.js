@@ -377,7 +377,7 @@ async function loadDates() {
   try {
     const { dates } = await getJson('/api/dates');
     const select = $('day');
-    const current = select.value;
+    const current = select.value || addressDay();
     const options = [new Option('Latest (live)', '')];
     for (const d of dates) options.push(new Option(formatDay(d), d));
     select.replaceChildren(...options);
@@ -387,8 +387,20 @@ async function loadDates() {
   }
 }
 
-async function load() {
+/** The school day in the address (`?date=`), so that a view can be shared. */
+function addressDay() {
+  return new URLSearchParams(location.search).get('date') ?? '';
+}
+
+function keepDayInAddress() {
   const day = $('day').value;
+  history.replaceState(null, '', day ? `/?date=${encodeURIComponent(day)}` : '/');
+}
+
+async function load() {
+  // The first load asks for the address's day as it is (the server validates it).
+  const day = state.firstDay ?? $('day').value;
+  state.firstDay = undefined;
   try {
     const data = await getJson(day ? `/api/now?date=${encodeURIComponent(day)}` : '/api/now');
     showProblem(null);
@@ -404,7 +416,7 @@ async function load() {
 
 function schedule(ms) {
   clearTimeout(state.timer);
-  if ($('day').value === '') state.timer = setTimeout(refresh, ms);
+  if ($('day').value === '' && !addressDay()) state.timer = setTimeout(refresh, ms);
 }
 
 async function refresh() {
@@ -418,7 +430,11 @@ function start() {
     Chart.defaults.font.family = css('--font');
     Chart.defaults.color = css('--muted');
   }
-  $('day').addEventListener('change', load);
+  state.firstDay = addressDay() || undefined;
+  $('day').addEventListener('change', () => {
+    keepDayInAddress();
+    load();
+  });
   $('refresh').addEventListener('click', refresh);
   $('borough-csv').addEventListener('click', () =>
     downloadCsv('now-boroughs', BOROUGH_CSV, state.data?.boroughs ?? []),
