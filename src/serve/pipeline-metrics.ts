@@ -31,8 +31,8 @@ export interface TestRow {
 export interface LineageNode {
   readonly id: string;
   readonly name: string;
-  readonly kind: 'source' | 'staging' | 'mart' | 'snapshot' | 'model';
-  /** Longest path from a source (sources are 0): the column it is drawn in. */
+  readonly kind: 'bronze' | 'source' | 'staging' | 'mart' | 'snapshot' | 'model';
+  /** Longest path from bronze (bronze datasets are 0, silver sources 1): the column it is drawn in. */
   readonly depth: number;
 }
 
@@ -91,7 +91,10 @@ function recordsOf(r: RunLogEntry): number | null {
   return typeof n === 'number' ? n : null;
 }
 
-/** The lineage graph of the gold project from its manifest: sources, models and snapshots (no tests). */
+/**
+ * The lineage graph from the gold project's manifest: the bronze datasets, the silver sources, models
+ * and snapshots (no tests).
+ */
 export function lineageOf(manifest: Manifest | undefined): PipelineMetrics['lineage'] {
   if (!manifest) return { nodes: [], edges: [] };
   const kinds = new Map<string, LineageNode['kind']>();
@@ -125,9 +128,20 @@ export function lineageOf(manifest: Manifest | undefined): PipelineMetrics['line
     depth.set(id, d);
     return d;
   };
-  const nodes = [...kinds.keys()]
-    .map((id) => ({ id, name: names.get(id)!, kind: kinds.get(id)!, depth: depthOf(id, new Set()) }))
-    .sort((a, b) => a.depth - b.depth || a.name.localeCompare(b.name));
+  const nodes: LineageNode[] = [...kinds.keys()].map((id) => ({
+    id,
+    name: names.get(id)!,
+    kind: kinds.get(id)!,
+    depth: depthOf(id, new Set()) + 1,
+  }));
+  // Each silver source is refined from the bronze dataset of the same name, ahead of the gold project.
+  for (const n of nodes.filter((x) => x.kind === 'source')) {
+    const dataset = n.name.slice(n.name.indexOf('.') + 1);
+    const id = `bronze.${dataset}`;
+    nodes.push({ id, name: `bronze.${dataset}`, kind: 'bronze', depth: 0 });
+    edges.push([id, n.id]);
+  }
+  nodes.sort((a, b) => a.depth - b.depth || a.name.localeCompare(b.name));
   return { nodes, edges };
 }
 

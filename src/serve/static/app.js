@@ -1055,7 +1055,7 @@ function renderLineage(lineage) {
   const legend = h(
     'ul',
     { class: 'legend legend-row', 'aria-label': 'Lineage legend' },
-    ['source', 'staging', 'mart', 'snapshot'].map((k) =>
+    ['bronze', 'source', 'staging', 'mart', 'snapshot'].map((k) =>
       h('li', {}, h('span', { class: `swatch node-swatch-${k}` }), KIND_LABEL[k]),
     ),
   );
@@ -1063,7 +1063,7 @@ function renderLineage(lineage) {
     card({
       id: 'pipeline-lineage',
       title: 'Lineage',
-      sub: 'Datasets and models of the gold project (manifest.json), from the silver sources on the left to the gold marts and snapshot.',
+      sub: 'Datasets and models, left to right: bronze datasets in the lake, the silver tables loaded into the warehouse, then the gold project (manifest.json): staging views, marts and the snapshot.',
       tools: [
         csvButton('the lineage edges', 'pipeline-lineage.csv', () => ({
           columns: csvColumns(edgeColumns),

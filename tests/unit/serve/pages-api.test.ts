@@ -286,12 +286,13 @@ describe('dashboard pages API over a gold fixture', () => {
     assert.deepEqual(
       body.lineage.nodes.map((n: Json) => [n.name, n.kind, n.depth]),
       [
-        ['silver.events', 'source', 0],
-        ['stg_events', 'staging', 1],
-        ['fact', 'mart', 2],
+        ['bronze.events', 'bronze', 0],
+        ['silver.events', 'source', 1],
+        ['stg_events', 'staging', 2],
+        ['fact', 'mart', 3],
       ],
     );
-    assert.equal(body.lineage.edges.length, 2);
+    assert.equal(body.lineage.edges.length, 3);
     assert.deepEqual(body.tests.results, [{ name: 'not_null_fact_dbn', status: 'pass', failures: 0 }]);
     assert.equal(body.tests.pass, 1);
     assert.deepEqual(body.layers, { bronze: 0, silver: 0, quarantine: 0, duplicates: 0, late: 0 });
