@@ -6,7 +6,7 @@ import type { DuckDbWarehouse } from '../../../src/warehouse/duckdb/duckdb-wareh
 export const FEATURE_LAB = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'dbt', 'feature_lab');
 
 /** Schemas the feature lab builds in (dbt's `<target schema>_<custom>` naming for `+schema`). */
-export const FEATURE_LAB_SCHEMAS = ['main', 'main_marts', 'main_ref_data', 'snapshots'];
+export const FEATURE_LAB_SCHEMAS = ['main', 'main_marts', 'main_ref_data', 'main_dbt_test__audit', 'snapshots'];
 
 /**
  * Columns that hold the run's wall clock and so cannot match between two builds: every meta column

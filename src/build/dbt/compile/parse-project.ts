@@ -160,7 +160,9 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
     ...fields,
   });
 
-  for (const f of await listProjectFiles(projectDir, project.modelPaths, ['.sql'])) {
+  const modelFiles = await listProjectFiles(projectDir, project.modelPaths, ['.sql']);
+  const modelTexts = await Promise.all(modelFiles.map((f) => readText(f)));
+  for (const [i, f] of modelFiles.entries()) {
     const name = stem(f.file);
     const fqn = [pkg, ...folderParts(f.pathInFolder), name];
     add(
@@ -171,7 +173,7 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
         path: f.pathInFolder,
         originalFilePath: f.file,
         fqn,
-        rawCode: await readText(f),
+        rawCode: modelTexts[i]!,
       }),
       mergeConfig({ materialized: 'view' }, folderConfig(project.configs.models, fqn)),
     );
@@ -318,6 +320,14 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
     if (p.node.resourceType !== 'test' || !manifest.nodes.has(p.node.uniqueId)) continue;
     parseRender(runtime, manifest, p);
     if (p.node.config['enabled'] === false) manifest.nodes.delete(p.node.uniqueId);
+    else if (p.node.config['store_failures'] === true) {
+      // dbt's test config defaults `schema` to `dbt_test__audit`, named by generate_schema_name.
+      const cfg = p.node.config;
+      p.node.auditRelation = nameRelation(runtime, manifest, {
+        ...p.node,
+        config: { ...cfg, schema: typeof cfg['schema'] === 'string' ? cfg['schema'] : 'dbt_test__audit' },
+      });
+    }
   }
 
   resolveDependencies(manifest);

@@ -66,6 +66,8 @@ export interface DbtNode {
   readonly declaredAt: string;
   /** For seeds: the CSV file's absolute path. */
   readonly seedPath?: string;
+  /** For tests with `store_failures`: where the failing rows are stored (dbt's `<target>_dbt_test__audit.<name>`). */
+  auditRelation?: Relation;
 }
 
 export interface SourceDefinition {

@@ -21,7 +21,15 @@ export interface DbtProjectFile {
   readonly vars: Readonly<Record<string, unknown>>;
   /** Config trees by resource type (`models:`, `snapshots:`, `data_tests:`/`tests:`, `sources:`). */
   readonly configs: Readonly<Record<'models' | 'seeds' | 'snapshots' | 'tests' | 'sources', Record<string, unknown>>>;
+  /** Project hooks (`on-run-start`, `on-run-end`): SQL templates run before and after the nodes. */
+  readonly onRunStart: readonly string[];
+  readonly onRunEnd: readonly string[];
   readonly yaml: YamlFile;
+}
+
+function hookList(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
 }
 
 const FILE = 'dbt_project.yml';
@@ -108,6 +116,8 @@ export async function readDbtProject(projectDir: string, render: (s: string) => 
       tests: { ...tree(yaml, data, 'tests'), ...tree(yaml, data, 'data_tests') },
       sources: tree(yaml, data, 'sources'),
     },
+    onRunStart: hookList(data['on-run-start']),
+    onRunEnd: hookList(data['on-run-end']),
     yaml,
   };
 }

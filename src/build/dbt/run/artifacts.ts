@@ -20,6 +20,23 @@ export function compiledPath(projectName: string, node: DbtNode): string {
 
 const madeDirs = new Set<string>();
 
+/** Writes what was run for a node to `run/<project>/<file>` (dbt's `target/run/`). */
+export async function writeRunSql(
+  targetPath: string,
+  projectName: string,
+  node: DbtNode,
+  statements: readonly string[],
+): Promise<void> {
+  if (statements.length === 0) return;
+  const file = join(targetPath, compiledPath(projectName, node).replace(/^compiled/, 'run'));
+  const dir = dirname(file);
+  if (!madeDirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+  await writeFile(file, `${statements.join(';\n\n')};\n`);
+}
+
 export async function writeCompiled(
   targetPath: string,
   projectName: string,
@@ -84,7 +101,7 @@ function columnsJson(columns: DbtNode['columns']): Record<string, unknown> {
 function nodeJson(node: DbtNode, compiled: Map<string, string>, defaultSchema: string): Record<string, unknown> {
   const out: Record<string, unknown> = {
     database: node.relation?.database ?? null,
-    schema: node.relation?.schema ?? defaultSchema,
+    schema: node.relation?.schema ?? node.auditRelation?.schema ?? defaultSchema,
     name: node.name,
     resource_type: node.resourceType,
     package_name: node.packageName,
@@ -100,7 +117,10 @@ function nodeJson(node: DbtNode, compiled: Map<string, string>, defaultSchema: s
     columns: columnsJson(node.columns),
     meta: (node.config['meta'] as Record<string, unknown> | undefined) ?? {},
     docs: { show: true, node_color: null },
-    relation_name: node.config['materialized'] === 'ephemeral' ? null : (node.relation?.render() ?? null),
+    relation_name:
+      node.config['materialized'] === 'ephemeral'
+        ? null
+        : (node.relation?.render() ?? node.auditRelation?.render() ?? null),
     raw_code: node.rawCode,
   };
   if (node.resourceType === 'seed') {
@@ -236,9 +256,18 @@ export interface ExecutedNode {
   readonly relationName: string | undefined;
 }
 
+/** A project hook (`on-run-start`/`on-run-end`) that ran. */
+export interface OperationRun {
+  readonly uniqueId: string;
+  readonly startedAt: Date;
+  readonly completedAt: Date;
+  readonly sql: string;
+}
+
 export async function writeRunResults(
   targetPath: string,
   executed: readonly ExecutedNode[],
+  operations: readonly OperationRun[],
   meta: { invocationId: string; command: DbtCommand; elapsedS: number; args: Record<string, unknown> },
 ): Promise<void> {
   const doc = {
@@ -249,22 +278,41 @@ export async function writeRunResults(
       invocation_id: meta.invocationId,
       env: {},
     },
-    results: executed.map((e) => ({
-      unique_id: e.result.uniqueId,
-      status: e.result.status,
-      timing: [
-        { name: 'compile', started_at: e.startedAt.toISOString(), completed_at: e.startedAt.toISOString() },
-        { name: 'execute', started_at: e.startedAt.toISOString(), completed_at: e.completedAt.toISOString() },
-      ],
-      thread_id: 'Thread-1',
-      execution_time: e.result.executionTimeS,
-      adapter_response: {},
-      message: e.result.message,
-      failures: e.result.failures ?? null,
-      compiled: e.compiledCode !== undefined,
-      compiled_code: e.compiledCode ?? null,
-      relation_name: e.relationName ?? null,
-    })),
+    results: executed
+      .map((e) => ({
+        unique_id: e.result.uniqueId,
+        status: e.result.status,
+        timing: [
+          { name: 'compile', started_at: e.startedAt.toISOString(), completed_at: e.startedAt.toISOString() },
+          { name: 'execute', started_at: e.startedAt.toISOString(), completed_at: e.completedAt.toISOString() },
+        ],
+        thread_id: 'Thread-1',
+        execution_time: e.result.executionTimeS,
+        adapter_response: {},
+        message: e.result.message,
+        failures: e.result.failures ?? null,
+        compiled: e.compiledCode !== undefined,
+        compiled_code: e.compiledCode ?? null,
+        relation_name: e.relationName ?? null,
+      }))
+      .concat(
+        operations.map((o) => ({
+          unique_id: o.uniqueId,
+          status: 'success',
+          timing: [
+            { name: 'compile', started_at: o.startedAt.toISOString(), completed_at: o.startedAt.toISOString() },
+            { name: 'execute', started_at: o.startedAt.toISOString(), completed_at: o.completedAt.toISOString() },
+          ],
+          thread_id: 'main',
+          execution_time: (o.completedAt.getTime() - o.startedAt.getTime()) / 1000,
+          adapter_response: {},
+          message: 'OK',
+          failures: null,
+          compiled: true,
+          compiled_code: o.sql,
+          relation_name: null,
+        })),
+      ),
     elapsed_time: meta.elapsedS,
     args: { which: meta.command, ...meta.args },
   };

@@ -73,6 +73,8 @@ export interface Outcome {
   readonly action: string;
   /** For seeds: the rows loaded. */
   readonly rows?: number;
+  /** The statements sent (written to `target/run/`). */
+  readonly statements?: readonly string[];
 }
 
 function hooks(node: DbtNode, key: 'pre-hook' | 'post-hook'): string[] {
@@ -123,20 +125,24 @@ export async function materialize(
   const relation = node.relation!;
   await runHooks(runtime, manifest, adapter, node, 'pre-hook');
   let outcome: Outcome;
+  let statements: readonly string[] = [];
   if (node.resourceType === 'seed') {
     const table = parseCsv(await readFile(node.seedPath!, 'utf8'), node.originalFilePath);
     const rows = await loadSeed(adapter, relation, table, node.config);
     outcome = { status: 'success', message: `INSERT ${rows}`, action: 'loaded seed file', rows };
   } else if (node.resourceType === 'snapshot') {
-    const { summary } = await runSnapshot(adapter, relation, sql, node.config, node.originalFilePath);
+    const snap = await runSnapshot(adapter, relation, sql, node.config, node.originalFilePath);
+    const summary = snap.summary;
+    statements = snap.statements;
     outcome = { status: 'success', message: `OK (${summary})`, action: 'snapshotted' };
   } else {
     const materialized = String(node.config['materialized'] ?? 'view');
-    if (materialized === 'view') await adapter.createView(relation, sql);
-    else if (materialized === 'table') await adapter.createTable(relation, sql);
+    if (materialized === 'view') statements = await adapter.createView(relation, sql);
+    else if (materialized === 'table') statements = await adapter.createTable(relation, sql);
     else if (materialized === 'incremental') {
-      if (options.incremental) await runIncremental(adapter, relation, sql, node.config, node.originalFilePath);
-      else await adapter.createTable(relation, sql);
+      statements = options.incremental
+        ? await runIncremental(adapter, relation, sql, node.config, node.originalFilePath)
+        : await adapter.createTable(relation, sql);
     } else {
       throw new MedallionError(
         'MDL_DBT_RUN',
@@ -147,7 +153,7 @@ export async function materialize(
     outcome = { status: 'success', message: 'OK', action: `created sql ${materialized} model` };
   }
   await runHooks(runtime, manifest, adapter, node, 'post-hook');
-  return outcome;
+  return { ...outcome, statements };
 }
 
 /**
@@ -161,6 +167,19 @@ export async function runTest(adapter: WarehouseAdapter, node: DbtNode, sql: str
   const warnIf = String(cfg['warn_if'] ?? '!= 0');
   const errorIf = String(cfg['error_if'] ?? '!= 0');
   const limit = cfg['limit'] === undefined || cfg['limit'] === null ? '' : `\nlimit ${Number(cfg['limit'])}`;
+  const statements: string[] = [];
+  if (node.auditRelation) {
+    // dbt's store_failures: the test query's rows go to a table in the audit schema, and the test
+    // then counts from that table.
+    const audit = node.auditRelation;
+    await adapter.ensureSchema(audit.schema);
+    const kind = await adapter.relationKind(audit);
+    if (kind) await adapter.drop(audit, kind);
+    const create = `create table ${audit.render()} as (\n${asSubquery(sql)}\n)`;
+    await adapter.warehouse.exec(create);
+    statements.push(create);
+    sql = `select * from ${audit.render()}`;
+  }
   const query = `select
     ${failCalc} as failures,
     (${failCalc}) ${warnIf} as should_warn,
@@ -173,11 +192,24 @@ ${asSubquery(sql)}${limit}
   const failures = Number(row.failures ?? 0);
   const severity = String(cfg['severity'] ?? 'ERROR').toUpperCase();
   const results = `Got ${failures} result${failures === 1 ? '' : 's'}`;
+  statements.push(query);
   if (severity === 'ERROR' && row.should_error === true) {
-    return { status: 'fail', message: `${results}, configured to fail if ${errorIf}`, failures, action: 'test' };
+    return {
+      status: 'fail',
+      message: `${results}, configured to fail if ${errorIf}`,
+      failures,
+      action: 'test',
+      statements,
+    };
   }
   if (row.should_warn === true) {
-    return { status: 'warn', message: `${results}, configured to warn if ${warnIf}`, failures, action: 'test' };
+    return {
+      status: 'warn',
+      message: `${results}, configured to warn if ${warnIf}`,
+      failures,
+      action: 'test',
+      statements,
+    };
   }
-  return { status: 'pass', message: 'PASS', failures, action: 'test' };
+  return { status: 'pass', message: 'PASS', failures, action: 'test', statements };
 }

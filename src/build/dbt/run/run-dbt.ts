@@ -5,7 +5,7 @@ import { progress } from '../../../core/logger.ts';
 import { DuckDbWarehouse } from '../../../warehouse/duckdb/duckdb-warehouse.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { WarehouseAdapter } from '../adapter/warehouse-adapter.ts';
-import { type DbtRuntime, envVarFunction, MacroRegistry } from '../compile/context.ts';
+import { buildContext, type DbtRuntime, envVarFunction, MacroRegistry } from '../compile/context.ts';
 import { builtinMacros, macrosFromText, parseProject } from '../compile/parse-project.ts';
 import { DependencyGraph } from '../graph/graph.ts';
 import type { DbtNode, MacroDefinition, Manifest } from '../graph/manifest.ts';
@@ -15,7 +15,14 @@ import { readDbtProject } from '../project/dbt-project.ts';
 import { loadTarget } from '../project/profiles.ts';
 import { listProjectFiles, readText } from '../project/project-files.ts';
 import type { DbtNodeResult, DbtRunOptions, DbtRunResult, DbtTotals } from '../types.ts';
-import { type ExecutedNode, writeCompiled, writeManifest, writeRunResults } from './artifacts.ts';
+import {
+  type ExecutedNode,
+  type OperationRun,
+  writeCompiled,
+  writeManifest,
+  writeRunResults,
+  writeRunSql,
+} from './artifacts.ts';
 import { compileNode, isIncrementalRun, materialize, type Outcome, runTest } from './node-runner.ts';
 import { countsPhrase, progressLine, seconds } from './progress-lines.ts';
 
@@ -212,9 +219,33 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
   }
   try {
     const adapter = warehouse ? new WarehouseAdapter(warehouse) : undefined;
+    const operations: OperationRun[] = [];
+    const projectHooks = async (key: 'on-run-start' | 'on-run-end', hooks: readonly string[]) => {
+      if (!adapter || options.command === 'compile') return;
+      for (const [i, hook] of hooks.entries()) {
+        const startedAt = new Date();
+        const ctx = buildContext({ runtime, manifest, mode: 'compile' });
+        const sql = engine.render(hook, ctx, { file: `dbt_project.yml (${key})`, strict: true }).trim();
+        if (sql !== '') await adapter.warehouse.exec(sql);
+        // dbt reports each project hook as an "operation" in run_results.json.
+        operations.push({
+          uniqueId: `operation.${project.name}.${project.name}-${key}-${i}`,
+          startedAt,
+          completedAt: new Date(),
+          sql,
+        });
+      }
+    };
+    await projectHooks('on-run-start', project.onRunStart);
     const graph = executionGraph(manifest, nodes, options.command === 'build');
     const order = graph.order(undefined, (id) => id.startsWith('test.'));
     const executed: ExecutedNode[] = [];
+    // Compiled and run SQL files are written in the background and awaited once, at the end.
+    const writes: Promise<unknown>[] = [];
+    const track = (p: Promise<unknown>) => {
+      p.catch(() => {});
+      writes.push(p);
+    };
     const skipped = new Map<string, string>();
     const total = order.length;
     let index = 0;
@@ -259,7 +290,7 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         sql = node.resourceType === 'seed' ? undefined : compileNode(runtime, manifest, node, { incremental });
         if (sql !== undefined) {
           compiledCode.set(id, sql);
-          await writeCompiled(targetPath, manifest.projectName, node, sql);
+          track(writeCompiled(targetPath, manifest.projectName, node, sql));
         }
         if (options.command === 'compile') outcome = { status: 'success', message: 'compiled', action: 'compiled' };
         else if (node.resourceType === 'test') outcome = await runTest(adapter!, node, sql!);
@@ -268,6 +299,7 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         const e = asMedallionError(err, 'MDL_DBT_RUN');
         outcome = { status: 'error', message: e.message, action: 'error' };
       }
+      if (outcome.statements) track(writeRunSql(targetPath, manifest.projectName, node, outcome.statements));
       const elapsed = (performance.now() - t0) / 1000;
       const result: DbtNodeResult = {
         uniqueId: id,
@@ -295,6 +327,8 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
       }
     }
 
+    await projectHooks('on-run-end', project.onRunEnd);
+    await Promise.all(writes);
     const results = executed.map((e) => e.result);
     const totals = totalsOf(results);
     const elapsedS = (performance.now() - started) / 1000;
@@ -305,7 +339,7 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
       { invocationId, adapterType: target.type, defaultSchema: target.schema },
       compiledCode,
     );
-    await writeRunResults(targetPath, executed, {
+    await writeRunResults(targetPath, executed, operations, {
       invocationId,
       command: options.command,
       elapsedS,
