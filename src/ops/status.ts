@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PipelineProject } from '../config/project.ts';
 import { quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
+import { type EventLayer, layerRelation } from '../refine/layer-tables.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type RunLogEntry, readRuns } from './run-log.ts';
 
@@ -57,12 +58,30 @@ async function countRows(engine: SqlSession, storage: Storage, prefix: string, w
   return rows[0]!.n;
 }
 
-async function quarantineByRule(engine: SqlSession, storage: Storage, prefix: string): Promise<Record<string, number>> {
-  const files = await storage.list(prefix);
-  if (files.length === 0) return {};
-  const list = `[${files.map((f) => quoteLiteral(storage.uri(f.key))).join(', ')}]`;
+async function layerCount(
+  project: PipelineProject,
+  storage: Storage,
+  engine: SqlSession,
+  layer: EventLayer,
+  where?: string,
+): Promise<number> {
+  const rel = await layerRelation(project, storage, engine, layer);
+  if (!rel) return 0;
+  const rows = await engine.all<{ n: number }>(
+    `SELECT count(*)${where ? ` FILTER (WHERE ${where})` : ''}::BIGINT AS n FROM ${rel}`,
+  );
+  return rows[0]!.n;
+}
+
+async function quarantineByRule(
+  project: PipelineProject,
+  storage: Storage,
+  engine: SqlSession,
+): Promise<Record<string, number>> {
+  const rel = await layerRelation(project, storage, engine, 'quarantine');
+  if (!rel) return {};
   const rows = await engine.all<{ rule: string; n: number }>(
-    `SELECT rule, count(*)::BIGINT AS n FROM (SELECT unnest(violations) AS rule FROM read_parquet(${list}, union_by_name = true)) GROUP BY rule ORDER BY n DESC, rule`,
+    `SELECT rule, count(*)::BIGINT AS n FROM (SELECT unnest(violations) AS rule FROM ${rel}) GROUP BY rule ORDER BY n DESC, rule`,
   );
   return Object.fromEntries(rows.map((r) => [r.rule, r.n]));
 }
@@ -104,11 +123,11 @@ export async function readStatus(
   const ev: DatasetStatus = {
     kind: 'events',
     bronze: await countRows(engine, storage, `bronze/${events}`),
-    silver: await countRows(engine, storage, `silver/${events}`),
-    quarantine: await countRows(engine, storage, `quarantine/${events}`),
-    duplicates: await countRows(engine, storage, `duplicates/${events}`),
-    late: await countRows(engine, storage, `silver/${events}`, 'is_late'),
-    quarantineByRule: await quarantineByRule(engine, storage, `quarantine/${events}`),
+    silver: await layerCount(project, storage, engine, 'silver'),
+    quarantine: await layerCount(project, storage, engine, 'quarantine'),
+    duplicates: await layerCount(project, storage, engine, 'duplicates'),
+    late: await layerCount(project, storage, engine, 'silver', 'is_late'),
+    quarantineByRule: await quarantineByRule(project, storage, engine),
   };
   const datasets: Record<string, DatasetStatus> = { [events]: ev };
   for (const r of project.config.reference) {

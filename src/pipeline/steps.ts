@@ -3,7 +3,7 @@ import { MedallionError } from '../core/errors.ts';
 import { progress } from '../core/logger.ts';
 import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference, type ReferenceIngestResult } from '../ingest/reference-ingest.ts';
-import { type LoadResult, reloadEventDates, runLoad } from '../load/load-job.ts';
+import { type LoadResult, runLoad } from '../load/load-job.ts';
 import { loggedRun } from '../ops/run-log.ts';
 import { type RetryResult, retryQuarantine } from '../refine/quarantine-retry.ts';
 import { type RefineResult, runRefine } from '../refine/refine-job.ts';
@@ -63,7 +63,7 @@ export function loadStep(ctx: PipelineContext, parentRunId?: string): Promise<Lo
   return loggedRun(
     ctx.project.paths,
     'load',
-    async () => runLoad(ctx.project, ctx.storage, await ctx.warehouse()),
+    async () => runLoad(ctx.project, ctx.storage, await ctx.warehouse(), ctx.engine),
     parentRunId,
   );
 }
@@ -150,11 +150,9 @@ export function replayStep(
     'replay',
     async (runId) => {
       const replayed = await runReplay(ctx.project, ctx.storage, ctx.engine, range);
-      const wh = await ctx.warehouse();
-      await runLoad(ctx.project, ctx.storage, wh);
-      const reloaded = await reloadEventDates(ctx.project, ctx.storage, wh, replayed.dates);
+      const loaded = await runLoad(ctx.project, ctx.storage, await ctx.warehouse(), ctx.engine);
       const gold = await buildStep(ctx, { command: 'build' }, runId);
-      return { ...replayed, reloaded: reloaded.rows, gold };
+      return { ...replayed, reloaded: loaded.datasets[ctx.project.config.events.dataset]?.rows ?? 0, gold };
     },
     parentRunId,
   );
@@ -171,7 +169,7 @@ export function retryStep(
     async (runId) => {
       const r = await retryQuarantine(ctx.project, ctx.storage, ctx.engine);
       if (r.silver === 0) return { ...r, gold: null };
-      await runLoad(ctx.project, ctx.storage, await ctx.warehouse());
+      await runLoad(ctx.project, ctx.storage, await ctx.warehouse(), ctx.engine);
       return { ...r, gold: await buildStep(ctx, { command: 'build' }, runId) };
     },
     parentRunId,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { PipelineProject } from '../config/project.ts';
 import { quoteIdent, quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
+import { type EventLayer, layerRelation } from '../refine/layer-tables.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /** A relation `query` can read: its schema-qualified name and what it is. */
@@ -8,6 +9,31 @@ export interface CatalogEntry {
   readonly schema: 'bronze' | 'silver' | 'quarantine' | 'duplicates' | 'gold';
   readonly name: string;
   readonly kind: 'events' | 'reference' | 'model';
+}
+
+/** A reference to a Delta layer table at a version: `silver."attendance_events@v3"`. */
+const TIME_TRAVEL = /\b(silver|quarantine|duplicates)\s*\.\s*"([a-z][a-z0-9_]*)@v(\d+)"/gi;
+
+/**
+ * Time travel: for every `<layer>."<dataset>@v<N>"` that `sql` names, a view with the rows of that
+ * version of the layer's Delta table (MDL_DELTA_VERSION_NOT_FOUND, or FILES_MISSING after vacuum,
+ * when it cannot be read).
+ */
+async function attachTimeTravel(
+  engine: SqlSession,
+  project: PipelineProject,
+  storage: Storage,
+  sql: string,
+): Promise<void> {
+  for (const m of sql.matchAll(TIME_TRAVEL)) {
+    const [, schema, name, version] = m as unknown as [string, string, string, string];
+    if (name !== project.config.events.dataset) continue;
+    const rel = await layerRelation(project, storage, engine, schema.toLowerCase() as EventLayer, Number(version));
+    if (!rel) continue;
+    await engine.exec(
+      `CREATE OR REPLACE VIEW ${schema.toLowerCase()}.${quoteIdent(`${name}@v${version}`)} AS SELECT * FROM ${rel}`,
+    );
+  }
 }
 
 /** Name under which the warehouse is attached in a query session. */
@@ -23,6 +49,7 @@ export async function attachLayers(
   engine: SqlSession,
   project: PipelineProject,
   storage: Storage,
+  sql = '',
 ): Promise<{ entries: CatalogEntry[]; goldUnavailable?: string }> {
   const entries: CatalogEntry[] = [];
   for (const schema of ['bronze', 'silver', 'quarantine', 'duplicates', 'gold'] as const) {
@@ -40,6 +67,14 @@ export async function attachLayers(
     ]),
   ];
   for (const [schema, name, kind] of layers) {
+    if (kind === 'events' && schema !== 'bronze') {
+      // silver, quarantine and duplicates are Delta tables: read exactly their current snapshot.
+      const rel = await layerRelation(project, storage, engine, schema as EventLayer);
+      if (!rel) continue;
+      await engine.exec(`CREATE OR REPLACE VIEW ${schema}.${quoteIdent(name)} AS SELECT * FROM ${rel}`);
+      entries.push({ schema, name, kind });
+      continue;
+    }
     const files = await storage.list(`${schema}/${name}`);
     if (files.length === 0) continue;
     const hive = files.some((f) => f.key.includes('='));
@@ -49,6 +84,7 @@ export async function attachLayers(
     );
     entries.push({ schema, name, kind });
   }
+  await attachTimeTravel(engine, project, storage, sql);
   let goldUnavailable: string | undefined;
   if (existsSync(project.paths.warehouse)) {
     try {

@@ -17,7 +17,7 @@ export interface QueryResult {
 export async function runQuery(project: PipelineProject, storage: Storage, sql: string): Promise<QueryResult> {
   const engine = await openDuckDb(':memory:');
   try {
-    const { goldUnavailable } = await attachLayers(engine, project, storage);
+    const { goldUnavailable } = await attachLayers(engine, project, storage, sql);
     const check = await engine.all<{ ast: string }>(`SELECT json_serialize_sql(?::VARCHAR)::VARCHAR AS ast`, [sql]);
     const ast = JSON.parse(check[0]!.ast) as { error?: boolean; error_message?: string; statements?: unknown[] };
     if (ast.error && /only select/i.test(ast.error_message ?? '')) {

@@ -2,6 +2,7 @@ import type { PipelineProject } from '../config/project.ts';
 import { quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type Contract, loadContract } from './contract.ts';
+import { layerRelation } from './layer-tables.ts';
 
 /** One rule's share of the quarantine, with what it means. */
 export interface RuleCount {
@@ -59,9 +60,8 @@ export async function quarantineReport(
 ): Promise<QuarantineReport> {
   const dataset = project.config.events.dataset;
   const contract = loadContract(project.resolve(project.config.events.contract));
-  const files = await storage.list(`quarantine/${dataset}`);
-  if (files.length === 0) return { dataset, records: 0, byRule: [], samples: [] };
-  const rel = `read_parquet([${files.map((f) => quoteLiteral(storage.uri(f.key))).join(', ')}], union_by_name = true)`;
+  const rel = await layerRelation(project, storage, engine, 'quarantine');
+  if (!rel) return { dataset, records: 0, byRule: [], samples: [] };
   const total = (await engine.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${rel}`))[0]!.n;
   const rules = await engine.all<{ rule: string; n: number }>(
     `SELECT rule, count(*)::BIGINT AS n FROM (SELECT unnest(violations) AS rule FROM ${rel}) GROUP BY rule ORDER BY n DESC, rule`,

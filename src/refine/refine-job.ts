@@ -8,6 +8,7 @@ import { quoteIdent, quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
 import { parseBronzeFileName } from '../ingest/bronze-writer.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type Contract, compileRules, loadContract, typedValueSql } from './contract.ts';
+import { layerTableFor } from './layer-tables.ts';
 import { hmacSql, pseudonymKey } from './pseudonym-key.ts';
 
 /** Counts of one refine run over the event dataset. */
@@ -69,8 +70,7 @@ export async function runRefine(project: PipelineProject, storage: Storage, engi
 
 /**
  * Attaches refine's state database (processed files, the per-date key index, watermarks, pending
- * work) to the engine session as `refine_state`, creating its tables, and finishes any retired
- * quarantine files a crashed retry left behind.
+ * work) to the engine session as `refine_state`, creating its tables.
  */
 export async function attachRefineState(project: PipelineProject, storage: Storage, engine: SqlSession): Promise<void> {
   const dataset = project.config.events.dataset;
@@ -85,11 +85,9 @@ export async function attachRefineState(project: PipelineProject, storage: Stora
     CREATE TABLE IF NOT EXISTS ${STATE_DB}.pending (chunk VARCHAR, file VARCHAR);
     CREATE TABLE IF NOT EXISTS ${STATE_DB}.chunks (chunk VARCHAR PRIMARY KEY, records BIGINT, silver BIGINT, quarantine BIGINT,
       duplicates BIGINT, late BIGINT, warnings BIGINT, refined_at TIMESTAMP);
-    CREATE TABLE IF NOT EXISTS ${STATE_DB}.retired_files (file VARCHAR PRIMARY KEY, retry VARCHAR);
+    ALTER TABLE ${STATE_DB}.pending ADD COLUMN IF NOT EXISTS seq BIGINT;
+    ALTER TABLE ${STATE_DB}.chunks ADD COLUMN IF NOT EXISTS seq BIGINT;
   `);
-  for (const r of await engine.all<{ file: string }>(`SELECT file FROM ${STATE_DB}.retired_files`)) {
-    await storage.delete(r.file);
-  }
 }
 
 /** Detaches the state database attached by `attachRefineState`. */
@@ -103,18 +101,21 @@ export const REFINE_STATE = STATE_DB;
 interface Chunk {
   readonly id: string;
   readonly files: readonly string[];
+  /** The chunk's place in the order of chunks, once assigned: its txn version in the layer tables. */
+  readonly seq?: number;
 }
 
 async function planChunks(engine: SqlSession, storage: Storage, dataset: string): Promise<Chunk[]> {
-  const pending = await engine.all<{ chunk: string; file: string }>(
-    `SELECT chunk, file FROM ${STATE_DB}.pending ORDER BY chunk, file`,
+  const pending = await engine.all<{ chunk: string; file: string; seq: number | null }>(
+    `SELECT chunk, file, seq FROM ${STATE_DB}.pending ORDER BY seq, chunk, file`,
   );
   const chunks: Chunk[] = [];
   const pendingFiles = new Set<string>();
   for (const id of [...new Set(pending.map((p) => p.chunk))]) {
-    const files = pending.filter((p) => p.chunk === id).map((p) => p.file);
+    const rows = pending.filter((p) => p.chunk === id);
+    const files = rows.map((p) => p.file);
     for (const f of files) pendingFiles.add(f);
-    chunks.push({ id, files });
+    chunks.push({ id, files, seq: rows[0]?.seq ?? undefined });
   }
   const done = new Set(
     (await engine.all<{ file: string }>(`SELECT file FROM ${STATE_DB}.processed_files`)).map((r) => r.file),
@@ -322,10 +323,20 @@ async function refineChunk(
 ): Promise<ChunkResult> {
   const dataset = project.config.events.dataset;
   const log = logger.child({ component: 'refine', dataset, chunk: chunk.id });
-  await engine.exec(`BEGIN TRANSACTION`);
-  await engine.exec(`DELETE FROM ${STATE_DB}.pending WHERE chunk = ?`, [chunk.id]);
-  for (const f of chunk.files) await engine.exec(`INSERT INTO ${STATE_DB}.pending VALUES (?, ?)`, [chunk.id, f]);
-  await engine.exec(`COMMIT`);
+  let seq = chunk.seq;
+  if (seq === undefined) {
+    await engine.exec(`BEGIN TRANSACTION`);
+    seq = (
+      await engine.all<{ n: number }>(
+        `SELECT (coalesce(max(seq), 0) + 1)::BIGINT AS n FROM (SELECT seq FROM ${STATE_DB}.chunks UNION ALL SELECT seq FROM ${STATE_DB}.pending)`,
+      )
+    )[0]!.n;
+    await engine.exec(`DELETE FROM ${STATE_DB}.pending WHERE chunk = ?`, [chunk.id]);
+    for (const f of chunk.files) {
+      await engine.exec(`INSERT INTO ${STATE_DB}.pending (chunk, file, seq) VALUES (?, ?, ?)`, [chunk.id, f, seq]);
+    }
+    await engine.exec(`COMMIT`);
+  }
 
   const refinedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
   await buildRefineTables(project, storage, engine, contract, key, chunk.files, true, refinedAt);
@@ -356,24 +367,20 @@ async function refineChunk(
     );
   }
 
-  const dates = await engine.all<{ d: string }>(
-    `SELECT DISTINCT event_date::VARCHAR AS d FROM refine_silver ORDER BY 1`,
-  );
-  for (const { d } of dates) {
-    await storage.putAtomic(`silver/${dataset}/event_date=${d}/part-${chunk.id}.parquet`, async (tmp) => {
-      await engine.exec(
-        `COPY (SELECT * EXCLUDE (event_date) FROM refine_silver WHERE event_date = DATE '${d}') TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
-    });
-  }
-  if (counts.quarantine > 0) {
-    await storage.putAtomic(`quarantine/${dataset}/part-${chunk.id}.parquet`, async (tmp) => {
-      await engine.exec(`COPY refine_quarantine TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
-    });
-  }
-  if (counts.duplicates > 0) {
-    await storage.putAtomic(`duplicates/${dataset}/part-${chunk.id}.parquet`, async (tmp) => {
-      await engine.exec(`COPY refine_duplicates TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+  // One Delta commit per layer table, each carrying the chunk's txn (appId + seq): a chunk redone
+  // after a crash finds the commits that already happened and skips them.
+  const txn = { appId: `refine:${dataset}`, version: seq };
+  for (const [layer, rows, source] of [
+    ['silver', counts.silver, 'refine_silver'],
+    ['quarantine', counts.quarantine, 'refine_quarantine'],
+    ['duplicates', counts.duplicates, 'refine_duplicates'],
+  ] as const) {
+    if (rows === 0) continue;
+    const table = await layerTableFor(project, storage, engine, layer, `SELECT * FROM ${source}`);
+    await table.append(`SELECT * FROM ${source}`, {
+      txn,
+      operation: 'STREAMING UPDATE',
+      operationParameters: { chunk: chunk.id, bronzeFiles: chunk.files.length },
     });
   }
   const byRuleRows = await engine.all<{ rule: string; n: number }>(
@@ -391,8 +398,18 @@ async function refineChunk(
       DELETE FROM ${STATE_DB}.pending WHERE chunk = ${quoteLiteral(chunk.id)};
     `);
     await engine.exec(
-      `INSERT OR REPLACE INTO ${STATE_DB}.chunks VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP '${refinedAt}')`,
-      [chunk.id, counts.records, counts.silver, counts.quarantine, counts.duplicates, counts.late, counts.warnings],
+      `INSERT OR REPLACE INTO ${STATE_DB}.chunks (chunk, records, silver, quarantine, duplicates, late, warnings, refined_at, seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, TIMESTAMP '${refinedAt}', ?)`,
+      [
+        chunk.id,
+        counts.records,
+        counts.silver,
+        counts.quarantine,
+        counts.duplicates,
+        counts.late,
+        counts.warnings,
+        seq,
+      ],
     );
     await engine.exec(`COMMIT`);
   } catch (err) {

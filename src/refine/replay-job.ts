@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { PipelineProject } from '../config/project.ts';
 import { MedallionError } from '../core/errors.ts';
 import { progress } from '../core/logger.ts';
 import { quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
 import { parseBronzeFileName } from '../ingest/bronze-writer.ts';
+import { writeDeltaFiles } from '../lake/delta/delta-writer.ts';
 import type { Storage } from '../storage/storage.ts';
 import { loadContract } from './contract.ts';
+import { layerTableFor } from './layer-tables.ts';
 import { pseudonymKey } from './pseudonym-key.ts';
 import { buildRefineTables, runRefine } from './refine-job.ts';
 
@@ -50,7 +51,7 @@ export function checkRange(range: DateRange): void {
  * bronze; then every bronze file of the event dataset is refined again as one history (no state:
  * the first occurrence of an event id wins and the watermark is replayed from the first record, which
  * is exactly what the incremental chunks computed), and the silver partitions of the range are
- * replaced by the result: the new file is published first, then the old ones are removed. Quarantine,
+ * replaced by the result in one Delta commit (the warehouse load then reloads those partitions). Quarantine,
  * duplicates and refine's state are left as they are. Cost grows with the whole bronze history: this
  * is a backfill tool, not the streaming path.
  */
@@ -79,30 +80,32 @@ export async function runReplay(
   const contract = loadContract(project.resolve(project.config.events.contract));
   const refinedAt = new Date().toISOString().replace('T', ' ').replace('Z', '');
   await buildRefineTables(project, storage, engine, contract, await pseudonymKey(project), files, false, refinedAt);
-  const id = createHash('sha256').update(files.join('\n')).update(refinedAt).digest('hex').slice(0, 20);
   const inRange = `event_date BETWEEN DATE ${quoteLiteral(range.from)} AND DATE ${quoteLiteral(range.to)}`;
-  const rebuilt = await engine.all<{ d: string }>(
-    `SELECT DISTINCT event_date::VARCHAR AS d FROM refine_silver WHERE ${inRange} ORDER BY 1`,
-  );
-  const existing = new Set(
-    (await storage.list(`silver/${dataset}`))
-      .map((f) => /event_date=(\d{4}-\d{2}-\d{2})\//.exec(f.key)?.[1])
-      .filter((d): d is string => d !== undefined && d >= range.from && d <= range.to),
-  );
-  const dates = [...new Set([...rebuilt.map((r) => r.d), ...existing])].sort();
-  for (const d of dates) {
-    const target = `silver/${dataset}/event_date=${d}/part-replay-${id}.parquet`;
-    if (rebuilt.some((r) => r.d === d)) {
-      await storage.putAtomic(target, async (tmp) => {
-        await engine.exec(
-          `COPY (SELECT * EXCLUDE (event_date) FROM refine_silver WHERE event_date = DATE '${d}') TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-        );
-      });
-    }
-    for (const old of await storage.list(`silver/${dataset}/event_date=${d}`)) {
-      if (old.key !== target) await storage.delete(old.key);
-    }
-  }
+  // One Delta commit replaces the range: the rebuilt files are added and every file of the range's
+  // partitions in the current version is removed, so readers see the old range or the new one.
+  const table = await layerTableFor(project, storage, engine, 'silver', `SELECT * FROM refine_silver`);
+  const snapshot = await table.snapshot();
+  const stale = snapshot.activeFiles.filter((f) => {
+    const d = f.partitionValues['event_date'];
+    return d !== null && d !== undefined && d >= range.from && d <= range.to;
+  });
+  const written = await writeDeltaFiles(engine, storage, snapshot, `SELECT * FROM refine_silver WHERE ${inRange}`);
+  await table.commit({
+    add: written.add,
+    remove: stale.map((f) => ({ path: f.path })),
+    operation: 'REPLACE PARTITIONS',
+    operationParameters: { from: range.from, to: range.to, bronzeFiles: files.length },
+    operationMetrics: { numOutputRows: written.rows },
+    readVersion: snapshot.version,
+  });
+  const dates = [
+    ...new Set([
+      ...written.add.map((a) => a.partitionValues['event_date']),
+      ...stale.map((f) => f.partitionValues['event_date']),
+    ]),
+  ]
+    .filter((d): d is string => typeof d === 'string')
+    .sort();
   const counts = (
     await engine.all<{ silver: number; late: number }>(
       `SELECT count(*)::BIGINT AS silver, count(*) FILTER (WHERE is_late)::BIGINT AS late FROM refine_silver WHERE ${inRange}`,

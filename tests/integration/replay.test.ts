@@ -33,11 +33,12 @@ test('replay rebuilds a lost silver partition from bronze with the same rows, an
     );
     const day = silverBefore[1]!.d;
 
-    // Lose the second day's silver partition.
+    // Lose the second day's silver partition (its data files, not the Delta log).
     const dir = join(home, 'lake', 'silver', 'attendance_events', `event_date=${day}`);
     for (const f of await readdir(dir)) await rm(join(dir, f));
-    const lost = await medallionJson<{ d: string }[]>(['query', SILVER_BY_DATE, '--json'], env);
-    assert.equal(lost.length, 2);
+    const lost = await medallion(['query', SILVER_BY_DATE, '--json'], env);
+    assert.equal(lost.code, 1);
+    assert.match(lost.stderr, /MDL_DELTA_FILES_MISSING/, 'a silver table whose files are gone says so');
 
     const replay = await medallionJson<{ dates: string[]; silver: number }>(
       ['replay', '--from', day, '--to', day, '--json'],

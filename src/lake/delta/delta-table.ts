@@ -87,6 +87,11 @@ export interface CommitRequest {
   readonly readVersion?: number;
   /** How many versions to try before giving up when other writers keep winning (default 50). */
   readonly maxAttempts?: number;
+  /**
+   * A new schema for the table (schema evolution): written as a metaData action with the table's id,
+   * partition columns and configuration unchanged. Medallion only ever adds nullable columns.
+   */
+  readonly schema?: readonly DeltaColumn[];
 }
 
 /** The outcome of a commit. */
@@ -435,6 +440,7 @@ export class DeltaTable {
       engineInfo: ENGINE_INFO,
     };
     const actions: DeltaAction[] = [{ commitInfo: info }];
+    if (request.schema) actions.push({ metaData: { ...base.metadata, schemaString: schemaStringOf(request.schema) } });
     if (request.txn)
       actions.push({ txn: { appId: request.txn.appId, version: request.txn.version, lastUpdated: now } });
     for (const remove of removes) actions.push({ remove });
@@ -627,9 +633,13 @@ export function relationSql(storage: Storage, snapshot: DeltaSnapshot, files: re
         ? `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`
         : `CAST(${quoteLiteral(v)} AS ${c.type}) AS ${quoteIdent(c.name)}`;
     });
+    // Schema evolution: files written before a column was added lack it; UNION ALL BY NAME with an
+    // empty row of the table's data columns gives those files NULL there (Delta: a column missing
+    // from a data file reads as null).
+    const empty = dataColumns.map((c) => `CAST(NULL AS ${c.type}) AS ${quoteIdent(c.name)}`).join(', ');
     const scan =
       dataColumns.length > 0
-        ? `read_parquet([${uris}], union_by_name = true, hive_partitioning = false)`
+        ? `((SELECT ${empty} WHERE false) UNION ALL BY NAME (SELECT * FROM read_parquet([${uris}], union_by_name = true, hive_partitioning = false)))`
         : `read_parquet([${uris}], hive_partitioning = false)`;
     return `SELECT ${cols.join(', ')} FROM ${scan} AS d`;
   });
