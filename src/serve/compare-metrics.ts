@@ -1,5 +1,6 @@
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { FILTERED_SCHOOLS_SQL, type Filters, filterParams } from './filters.ts';
+import { jsonRows } from './json-rows.ts';
 import { type Published, publish } from './suppression.ts';
 
 /** Gold tables the Streaming vs batch page reads. */
@@ -65,7 +66,7 @@ export const COMPARE_SQL = {
       FROM s
       GROUP BY GROUPING SETS ((district, dbn), (district))
     )
-    SELECT * FROM g ORDER BY level, abs(streaming_rate - official_rate) DESC NULLS LAST, key`,
+    SELECT * FROM g`,
   days: `WITH ${FILTERED_SCHOOLS_SQL} SELECT count(DISTINCT event_date)::BIGINT AS days FROM ev`,
 } as const;
 
@@ -122,7 +123,12 @@ export async function readCompare(
 ): Promise<CompareMetrics> {
   const min = options.minGroupSize;
   const params = filterParams(options.filters);
-  const rows = await wh.query<SqlRow>(COMPARE_SQL.rows, params);
+  const rows = await jsonRows<SqlRow>(
+    wh,
+    COMPARE_SQL.rows,
+    params,
+    'q.level, abs(q.streaming_rate - q.official_rate) DESC NULLS LAST, q.key',
+  );
   const [days] = await wh.query<{ days: number }>(COMPARE_SQL.days, params);
   const schools = ranked(rows.filter((r) => r.level === 'school').map((r) => toRow(r, min)));
   const districts = ranked(rows.filter((r) => r.level === 'district').map((r) => toRow(r, min)));

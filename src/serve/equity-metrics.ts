@@ -1,5 +1,6 @@
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { FILTERED_SCHOOLS_SQL, type Filters, filterParams, type SchoolMetric } from './filters.ts';
+import { jsonRows } from './json-rows.ts';
 import { type Published, publish } from './suppression.ts';
 
 /** Gold tables the Equity page reads. */
@@ -53,11 +54,13 @@ export interface EquityMetrics {
   readonly schools: readonly MapSchool[];
 }
 
-/** SQL of the Equity page; every figure is computed here, on gold. */
+/** SQL of the Equity page; every figure is computed here, on gold, in one pass over the facts. */
 export const EQUITY_SQL = {
-  groups: `
+  // Groups (city, ENI quintile, borough, district) and, as rows of group_type 'school', every school
+  // with coordinates and the metric named by $5, for the map.
+  all: `
     WITH ${FILTERED_SCHOOLS_SQL},
-    school_ev AS (
+    school_ev AS MATERIALIZED (
       SELECT dbn, max(enrolled) AS students, sum(enrolled) AS student_days, sum(present + late) AS attended
       FROM ev GROUP BY dbn
     ),
@@ -90,20 +93,15 @@ export const EQUITY_SQL = {
           / nullif(sum(enrollment) FILTER (WHERE share_swd IS NOT NULL), 0) AS share_swd
       FROM s
       GROUP BY GROUPING SETS ((), (eni_quintile), (borough_name), (district))
-    )
-    SELECT g.*, fe.streaming_chronic_absence_rate::DOUBLE AS streaming_chronic_absence_rate,
-           fe.students::BIGINT AS stream_students
-    FROM g
-    LEFT JOIN gold.fact_equity_metrics fe ON fe.group_type = g.group_type AND fe.group_key = g.group_key
-    ORDER BY g.group_type, g.group_key`,
-  // One row per school with coordinates and the chosen metric; $5 names the metric.
-  schools: `
-    WITH ${FILTERED_SCHOOLS_SQL},
-    school_ev AS (
-      SELECT dbn, max(enrolled) AS students, sum(enrolled) AS student_days, sum(present + late) AS attended
-      FROM ev GROUP BY dbn
-    )
-    SELECT sel.dbn, sel.school_name, coalesce(sel.borough_name, 'Unknown') AS borough,
+    ),
+    grouped AS (
+      SELECT g.*, fe.streaming_chronic_absence_rate::DOUBLE AS streaming_chronic_absence_rate,
+             fe.students::BIGINT AS stream_students
+      FROM g
+      LEFT JOIN gold.fact_equity_metrics fe ON fe.group_type = g.group_type AND fe.group_key = g.group_key
+    ),
+    mapped AS (
+    SELECT 'school' AS group_type, sel.dbn AS group_key, sel.school_name, coalesce(sel.borough_name, 'Unknown') AS borough,
            sel.latitude::DOUBLE AS latitude, sel.longitude::DOUBLE AS longitude,
            CASE $5::VARCHAR
              WHEN 'attendance' THEN e.attended::DOUBLE / nullif(e.student_days, 0)
@@ -121,8 +119,18 @@ export const EQUITY_SQL = {
     LEFT JOIN school_ev e USING (dbn)
     WHERE sel.latitude IS NOT NULL AND sel.longitude IS NOT NULL
       AND ($5::VARCHAR <> 'attendance' OR e.dbn IS NOT NULL)
-    ORDER BY sel.dbn`,
+    )
+    SELECT * FROM grouped UNION ALL BY NAME SELECT * FROM mapped`,
 } as const;
+
+type MapRow = {
+  school_name: string;
+  borough: string;
+  latitude: number;
+  longitude: number;
+  value: number | null;
+  group_size: number | null;
+};
 
 type GroupRow = {
   group_type: string;
@@ -142,7 +150,7 @@ type GroupRow = {
   stream_students: number | null;
 };
 
-/** Publishes one group of {@link EQUITY_SQL}.groups. */
+/** Publishes one group of {@link EQUITY_SQL}.all. */
 function toGroup(r: GroupRow, min: number, filtered: boolean): EquityGroup {
   return {
     group: r.group_key,
@@ -177,20 +185,18 @@ export async function readEquity(
   const f = options.filters;
   const filtered = Boolean(f.borough || f.district || f.from || f.to);
   const params = filterParams(f);
-  const rows = await wh.query<GroupRow>(EQUITY_SQL.groups, params);
+  const all = await jsonRows<GroupRow & MapRow>(
+    wh,
+    EQUITY_SQL.all,
+    [...params, options.metric],
+    'q.group_type, q.group_key',
+  );
+  const rows = all.filter((r) => r.group_type !== 'school');
+  const schools = all.filter((r) => r.group_type === 'school');
   const of = (type: string) => rows.filter((r) => r.group_type === type).map((r) => toGroup(r, min, filtered));
   const quintiles = of('eni_quintile');
   const q1 = quintiles.find((q) => q.group === 'Q1');
   const q5 = quintiles.find((q) => q.group === 'Q5');
-  const schools = await wh.query<{
-    dbn: string;
-    school_name: string;
-    borough: string;
-    latitude: number;
-    longitude: number;
-    value: number | null;
-    group_size: number | null;
-  }>(EQUITY_SQL.schools, [...params, options.metric]);
   return {
     minGroupSize: min,
     metric: options.metric,
@@ -205,7 +211,7 @@ export async function readEquity(
       officialChronicAbsenceRate: difference(q5?.officialChronicAbsenceRate, q1?.officialChronicAbsenceRate),
     },
     schools: schools.map((s) => ({
-      dbn: s.dbn,
+      dbn: s.group_key,
       name: s.school_name,
       borough: s.borough,
       latitude: s.latitude,

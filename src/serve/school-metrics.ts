@@ -1,5 +1,6 @@
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { FILTERED_SCHOOLS_SQL, type Filters, filterParams } from './filters.ts';
+import { jsonRows } from './json-rows.ts';
 import { type Published, publish } from './suppression.ts';
 
 /** Gold tables the Schools page reads. */
@@ -146,7 +147,7 @@ export async function readSchools(
 ): Promise<SchoolList> {
   const min = options.minGroupSize;
   const q = options.q?.trim() ? options.q.trim() : null;
-  const rows = await wh.query<{
+  const rows = await jsonRows<{
     dbn: string;
     school_name: string;
     district: number;
@@ -156,7 +157,7 @@ export async function readSchools(
     students: number | null;
     attendance_rate: number | null;
     total: number;
-  }>(SCHOOL_SQL.list, [...filterParams(options.filters), q, SCHOOL_LIST_LIMIT]);
+  }>(wh, SCHOOL_SQL.list, [...filterParams(options.filters), q, SCHOOL_LIST_LIMIT], 'q.dbn');
   return {
     minGroupSize: min,
     total: rows[0]?.total ?? 0,
@@ -206,7 +207,7 @@ export async function readSchool(
     official_students: number | null;
   }>(SCHOOL_SQL.school, [options.dbn]);
   if (!s) return undefined;
-  const days = await wh.query<{
+  const days = await jsonRows<{
     event_date: string;
     enrolled: number;
     present: number;
@@ -214,7 +215,7 @@ export async function readSchool(
     absent: number;
     excused: number;
     attendance_rate: number | null;
-  }>(SCHOOL_SQL.daily, [options.dbn, options.from ?? null, options.to ?? null]);
+  }>(wh, SCHOOL_SQL.daily, [options.dbn, options.from ?? null, options.to ?? null], 'q.event_date');
   const history = await wh.query<{
     valid_from: string;
     valid_to: string | null;

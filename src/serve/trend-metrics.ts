@@ -1,5 +1,6 @@
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { FILTERED_SCHOOLS_SQL, type Filters, filterParams } from './filters.ts';
+import { jsonRows } from './json-rows.ts';
 import { type Published, publish } from './suppression.ts';
 
 /** Gold tables the Trends page reads. */
@@ -52,8 +53,7 @@ export const TREND_SQL = {
       UNION ALL
       SELECT 'week', date_trunc('week', period)::DATE, borough, schools, enrolled, attended, days FROM days
     )
-    GROUP BY 1, 2, 3
-    ORDER BY 1, 2, CASE WHEN area = 'New York City' THEN 0 ELSE 1 END, 3`,
+    GROUP BY 1, 2, 3`,
 } as const;
 
 type SqlRow = {
@@ -84,7 +84,12 @@ export async function readTrends(
     studentDays: publish(r.student_days, r.daily_students, min),
     attendanceRate: publish(r.attendance_rate, r.daily_students, min),
   });
-  const rows = await wh.query<SqlRow>(TREND_SQL.points, params);
+  const rows = await jsonRows<SqlRow>(
+    wh,
+    TREND_SQL.points,
+    params,
+    "q.grain, q.period, q.area <> 'New York City', q.area",
+  );
   const daily = rows.filter((r) => r.grain === 'day').map(point);
   const weekly = rows.filter((r) => r.grain === 'week').map(point);
   const boroughs = [...new Set(daily.map((p) => p.area).filter((a) => a !== 'New York City'))].sort();
