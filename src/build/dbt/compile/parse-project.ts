@@ -423,9 +423,28 @@ export function renderGenericTest(
   }
 }
 
+/**
+ * dbt's default `generate_schema_name` / `generate_alias_name` (the built-ins, when neither they nor
+ * their `<adapter>__`/`default__` implementations are overridden by the project), computed directly:
+ * the same result as rendering them, without a render per node.
+ */
+function builtinNaming(runtime: DbtRuntime, macro: 'generate_schema_name' | 'generate_alias_name'): boolean {
+  const names = [macro, `default__${macro}`, `${runtime.target.type}__${macro}`];
+  return names.every((n) => {
+    const def = runtime.macros.resolve(n);
+    return def === undefined || def.packageName === 'dbt';
+  });
+}
+
 function nameRelation(runtime: DbtRuntime, manifest: Manifest, node: DbtNode): Relation {
-  const ctx = buildContext({ runtime, manifest, mode: 'parse', node });
-  const call = (macro: string, arg: unknown): string => {
+  let ctx: Record<string, unknown> | undefined;
+  const call = (macro: 'generate_schema_name' | 'generate_alias_name', arg: string | null): string => {
+    if (builtinNaming(runtime, macro)) {
+      const custom = arg === null ? '' : arg.trim();
+      if (macro === 'generate_alias_name') return custom !== '' ? custom : node.name;
+      return arg === null || arg === '' ? runtime.target.schema : `${runtime.target.schema}_${custom}`;
+    }
+    ctx ??= buildContext({ runtime, manifest, mode: 'parse', node });
     const def = runtime.macros.resolve(macro)!;
     const out = callMacro(runtime, def, ctx, false, [arg ?? null, ctx['model']], {});
     return String(out ?? '').trim();

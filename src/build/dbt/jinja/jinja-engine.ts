@@ -34,7 +34,11 @@ export function jinjaFunction(fn: JinjaCallable): (...args: unknown[]) => unknow
 export class MacroReturn extends Error {
   readonly value: unknown;
   constructor(value: unknown) {
+    // A control-flow signal, thrown often: no stack trace to capture.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super('return() outside a macro');
+    Error.stackTraceLimit = limit;
     this.value = value;
   }
 }
