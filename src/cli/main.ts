@@ -5,6 +5,7 @@ import { configCommand } from './commands/config-command.ts';
 import { dbtCommand } from './commands/dbt-command.ts';
 import { exportCommand } from './commands/export-command.ts';
 import { ingestCommand, loadCommand, refineCommand } from './commands/layer-commands.ts';
+import { optimizeCommand, vacuumCommand } from './commands/maintenance-commands.ts';
 import { buildCommand, runCommand, testCommand } from './commands/pipeline-commands.ts';
 import { quarantineCommand } from './commands/quarantine-command.ts';
 import { queryCommand } from './commands/query-command.ts';
@@ -30,6 +31,8 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   queryCommand,
   quarantineCommand,
+  optimizeCommand,
+  vacuumCommand,
   configCommand,
 ];
 
