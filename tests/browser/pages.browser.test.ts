@@ -378,6 +378,7 @@ test('every page shows gold figures in Chromium; filters live in the URL; Now up
         env,
       );
       assert.equal(more.code, 0, more.stderr);
+      const simulatedAt = Date.now();
       const newBuild = await until(
         'the next gold build',
         () => builtAt(project.paths.goldTarget),
@@ -391,6 +392,9 @@ test('every page shows gold figures in Chromium; filters live in the URL; Now up
       assert.ok(
         shown - landed <= TRIGGER_MS + 5000,
         `the page changed ${shown - landed} ms after the build landed (allowed ${TRIGGER_MS + 5000})`,
+      );
+      t.diagnostic(
+        `live: events simulated → page changed ${shown - simulatedAt} ms; gold build landed → page changed ${shown - landed} ms (trigger ${TRIGGER_MS} ms)`,
       );
       assert.equal(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded), true);
       assert.match((await page.locator('#kpis-day').textContent()) ?? '', /Oct 3, 2018/);
