@@ -23,8 +23,11 @@ export interface RefineResult {
   readonly quarantineByRule: Readonly<Record<string, number>>;
 }
 
-/** Most bronze rows refined in one chunk (bounded memory; each chunk commits on its own). */
-const CHUNK_ROWS = 2_000_000;
+/**
+ * Most bronze rows refined in one chunk (bounded memory; each chunk commits on its own).
+ * MEDALLION_REFINE_CHUNK_ROWS overrides it (tests use small chunks to get many commits).
+ */
+const CHUNK_ROWS = Number(process.env.MEDALLION_REFINE_CHUNK_ROWS) || 2_000_000;
 const STATE_DB = 'refine_state';
 
 /**
