@@ -20,13 +20,9 @@ function refineKilledAfter(ms: number, env: Record<string, string>): Promise<'ki
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve(
-        signal === 'SIGKILL'
-          ? 'killed'
-          : code === 0
-            ? 'finished'
-            : reject(new Error(`refine exited ${code}`)) || 'finished',
-      );
+      if (signal === 'SIGKILL') resolve('killed');
+      else if (code === 0) resolve('finished');
+      else reject(new Error(`refine exited ${code}`));
     });
   });
 }
