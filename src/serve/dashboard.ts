@@ -12,7 +12,7 @@ import { asMedallionError, type ErrorCode, MedallionError } from '../core/errors
 import { logger, progress } from '../core/logger.ts';
 import { COMPARE_TABLES, readCompare } from './compare-metrics.ts';
 import { EQUITY_TABLES, readEquity } from './equity-metrics.ts';
-import { equityQuery, filterQuery, schoolQuery, schoolsQuery } from './filters.ts';
+import { equityQuery, type Filters, filterQuery, type SchoolMetric, schoolQuery, schoolsQuery } from './filters.ts';
 import { GoldReader } from './gold-reader.ts';
 import { GoldWatcher, readLiveFacts } from './live-updates.ts';
 import { NOW_TABLES, readDates, readNow } from './now-metrics.ts';
@@ -143,6 +143,41 @@ function createApp(options: {
   const pipelineFacts = new PipelineFacts(project);
   const app = new Hono();
 
+  // Each view's read, keyed by its parameters as parsed, shared by the routes and the warm-up.
+  const views = {
+    now: (date?: string) =>
+      reader.read(`now:${date ?? 'latest'}`, NOW_TABLES, (wh) => readNow(wh, { date, minGroupSize })),
+    dates: () => reader.read('dates', ['fact_event_metrics'], (wh) => readDates(wh)),
+    equity: (filters: Filters, metric: SchoolMetric) =>
+      reader.read(`equity:${JSON.stringify(filters)}:${metric}`, EQUITY_TABLES, (wh) =>
+        readEquity(wh, { filters, metric, minGroupSize }),
+      ),
+    schools: (filters: Filters, q?: string) =>
+      reader.read(`schools:${JSON.stringify(filters)}:${q ?? ''}`, SCHOOLS_TABLES, (wh) =>
+        readSchools(wh, { filters, q, minGroupSize }),
+      ),
+    compare: (filters: Filters) =>
+      reader.read(`compare:${JSON.stringify(filters)}`, COMPARE_TABLES, (wh) =>
+        readCompare(wh, { filters, minGroupSize }),
+      ),
+    trends: (filters: Filters) =>
+      reader.read(`trends:${JSON.stringify(filters)}`, TREND_TABLES, (wh) => readTrends(wh, { filters, minGroupSize })),
+  };
+
+  // When a new build lands, read the unfiltered views at once (the Now page first), so that the
+  // pages told about it over /api/events find their answers ready.
+  watcher.subscribe(() => {
+    const warm = [
+      views.now,
+      views.dates,
+      () => views.equity({}, 'attendance'),
+      () => views.trends({}),
+      () => views.compare({}),
+      () => views.schools({}),
+    ];
+    for (const read of warm) read().catch(() => {});
+  });
+
   app.use(
     secureHeaders({
       crossOriginResourcePolicy: 'same-origin',
@@ -210,7 +245,7 @@ function createApp(options: {
 
   app.get('/api/now', async (c) => {
     const { date } = parseQuery(c, nowQuery);
-    const read = await reader.read(`now:${date ?? 'latest'}`, NOW_TABLES, (wh) => readNow(wh, { date, minGroupSize }));
+    const read = await views.now(date);
     if (!read.value) {
       const err = new MedallionError('MDL_NOTHING_TO_SERVE', `Gold has no attendance events on ${date}.`, {
         hint: 'Pick a school day listed by /api/dates.',
@@ -228,17 +263,13 @@ function createApp(options: {
   app.get('/api/equity', async (c) => {
     const { metric, ...filters } = parseQuery(c, equityQuery);
     const m = metric ?? 'attendance';
-    const read = await reader.read(`equity:${JSON.stringify(filters)}:${m}`, EQUITY_TABLES, (wh) =>
-      readEquity(wh, { filters, metric: m, minGroupSize }),
-    );
+    const read = await views.equity(filters, m);
     return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
   });
 
   app.get('/api/schools', async (c) => {
     const { q, ...filters } = parseQuery(c, schoolsQuery);
-    const read = await reader.read(`schools:${JSON.stringify(filters)}:${q ?? ''}`, SCHOOLS_TABLES, (wh) =>
-      readSchools(wh, { filters, q, minGroupSize }),
-    );
+    const read = await views.schools(filters, q);
     return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
   });
 
@@ -258,17 +289,13 @@ function createApp(options: {
 
   app.get('/api/compare', async (c) => {
     const filters = parseQuery(c, filterQuery);
-    const read = await reader.read(`compare:${JSON.stringify(filters)}`, COMPARE_TABLES, (wh) =>
-      readCompare(wh, { filters, minGroupSize }),
-    );
+    const read = await views.compare(filters);
     return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
   });
 
   app.get('/api/trends', async (c) => {
     const filters = parseQuery(c, filterQuery);
-    const read = await reader.read(`trends:${JSON.stringify(filters)}`, TREND_TABLES, (wh) =>
-      readTrends(wh, { filters, minGroupSize }),
-    );
+    const read = await views.trends(filters);
     return c.json({ ...read.value, updatedAt: read.updatedAt, stale: read.stale });
   });
 
@@ -321,7 +348,7 @@ function createApp(options: {
 
   app.get('/api/dates', async (c) => {
     parseQuery(c, noQuery);
-    const read = await reader.read('dates', ['fact_event_metrics'], (wh) => readDates(wh));
+    const read = await views.dates();
     return c.json({ dates: read.value, updatedAt: read.updatedAt, stale: read.stale });
   });
 
