@@ -149,3 +149,51 @@ test('three ingesters in one consumer group, one SIGKILLed mid-stream: every (pa
     await p.cleanup();
   }
 });
+
+test('a zombie member (SIGSTOPped past its session, then resumed) and the new owner never write an offset twice', {
+  timeout: 300_000,
+}, async (t) => {
+  const brokers = kafkaBrokersOrSkip(t);
+  if (!brokers) return;
+  const p = await tempProject(smallBatches);
+  const args = ['--project', p.dir, '--kafka', brokers];
+  const env = { MEDALLION_HOME: p.home };
+  const EVENTS = 120_000;
+  const ingesters: Ingester[] = [];
+  try {
+    const seed = await medallion(
+      ['simulate', '--project', p.dir, '--kafka', brokers, '--events', '6000', '--json'],
+      env,
+    );
+    assert.equal(seed.code, 0, seed.stderr);
+    for (let i = 0; i < 2; i++) ingesters.push(startIngest(args, env));
+    const sim = medallion(
+      ['simulate', '--project', p.dir, '--kafka', brokers, '--events', String(EVENTS - 6000), '--seed', '9', '--json'],
+      env,
+    );
+    await waitFor('both ingesters writing', () => ingesters.every((i) => i.batches > 0), 120_000);
+    const zombie = ingesters[0]!;
+    await sleep(Math.floor(Math.random() * 500));
+    // Frozen mid-work (possibly holding a batch, or a stream lock) for longer than the session
+    // timeout: the group hands its partitions to the other member, which goes on writing them.
+    zombie.child.kill('SIGSTOP');
+    const before = ingesters[1]!.batches;
+    await sleep(Number(SESSION_TIMEOUT_MS) + 6000);
+    zombie.child.kill('SIGCONT');
+    const produced = await sim;
+    assert.equal(produced.code, 0, produced.stderr);
+    const queryArgs = ['--project', p.dir];
+    await waitFor('everything ingested', async () => (await bronzeRows(queryArgs, env)) >= EVENTS, 180_000);
+    for (const s of ingesters) s.child.kill('SIGTERM');
+    for (const s of ingesters) assert.equal(await s.exited, 0, s.stderr);
+    t.diagnostic(`batches: zombie ${zombie.batches}, other ${ingesters[1]!.batches} (${before} before the freeze)`);
+    await assertExactlyOnce(brokers, p.topic, queryArgs, env, EVENTS);
+  } finally {
+    for (const i of ingesters) {
+      i.child.kill('SIGCONT');
+      i.child.kill('SIGKILL');
+    }
+    await deleteTopic([brokers], p.topic).catch(() => {});
+    await p.cleanup();
+  }
+});
