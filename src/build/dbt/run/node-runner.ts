@@ -25,7 +25,7 @@ export function injectCtes(sql: string, ctes: ReadonlyMap<string, string>): stri
   if (withKw) {
     const recursive = /^with\s+recursive\b/i.exec(rest);
     const head = recursive ? recursive[0] : withKw[0];
-    return `${lead}${head} ${list}, ${rest.slice(head.length)}`;
+    return `${lead}${head} ${list}, ${rest.slice(head.length).trimStart()}`;
   }
   return `${lead}with ${list}\n${rest}`;
 }

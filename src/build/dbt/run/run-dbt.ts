@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { asMedallionError, MedallionError } from '../../../core/errors.ts';
 import { progress } from '../../../core/logger.ts';
 import { DuckDbWarehouse } from '../../../warehouse/duckdb/duckdb-warehouse.ts';
@@ -135,6 +138,20 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
     warehouseDialect: options.warehouse?.dialect,
   });
   const notes: string[] = [];
+  for (const file of ['packages.yml', 'dependencies.yml']) {
+    const path = resolve(projectDir, file);
+    if (!existsSync(path)) continue;
+    const listed = ((parseYaml(await readFile(path, 'utf8')) as { packages?: unknown } | null)?.packages ??
+      []) as unknown[];
+    if (!Array.isArray(listed) || listed.length === 0) continue;
+    const names = listed.map((p) => {
+      const o = (p ?? {}) as Record<string, unknown>;
+      return String(o['package'] ?? o['git'] ?? o['local'] ?? o['tarball'] ?? o['name'] ?? '?');
+    });
+    notes.push(
+      `${file} lists ${names.length} package(s) (${names.join(', ')}); packages are not supported by Medallion's dbt runner, so their macros, models and tests are not available (copy what the project needs into its macros/ folder).`,
+    );
+  }
   const macros = new MacroRegistry(
     await loadMacros(projectDir, [...project.macroPaths, ...project.testPaths], project.name),
     builtinMacros(),
