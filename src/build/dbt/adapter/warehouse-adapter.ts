@@ -69,6 +69,29 @@ export class WarehouseAdapter {
     this.#schemas.add(schema);
   }
 
+  /** Every relation of the current database with its columns (for dbt's `adapter.get_relation`). */
+  async catalog(): Promise<{ schema: string; name: string; type: RelationKind; columns: ColumnInfo[] }[]> {
+    const rows = await this.warehouse.query<{ s: string; t: string; k: string; c: string | null; d: string | null }>(
+      `select t.table_schema as s, t.table_name as t, t.table_type as k, c.column_name as c, c.data_type as d
+       from information_schema.tables t
+       left join information_schema.columns c
+         on c.table_catalog = t.table_catalog and c.table_schema = t.table_schema and c.table_name = t.table_name
+       where t.table_catalog = current_database()
+       order by t.table_schema, t.table_name, c.ordinal_position`,
+    );
+    const out = new Map<string, { schema: string; name: string; type: RelationKind; columns: ColumnInfo[] }>();
+    for (const r of rows) {
+      const key = `${r.s}.${r.t}`;
+      let e = out.get(key);
+      if (!e) {
+        e = { schema: r.s, name: r.t, type: /view/i.test(r.k) ? 'view' : 'table', columns: [] };
+        out.set(key, e);
+      }
+      if (r.c !== null) e.columns.push({ name: r.c, type: r.d ?? '' });
+    }
+    return [...out.values()];
+  }
+
   async relationKind(relation: Relation): Promise<RelationKind | undefined> {
     const rows = await this.warehouse.query<{ table_type: string }>(
       `select table_type from information_schema.tables

@@ -31,6 +31,28 @@ export interface DbtRuntime {
   readonly macros: MacroRegistry;
   /** dbt's `--full-refresh`: incremental models and seeds are rebuilt from scratch. */
   readonly fullRefresh?: boolean;
+  /** The warehouse's relations and their columns, kept current during the run (for `adapter.get_relation`). */
+  catalog?: Catalog;
+}
+
+/** What `adapter.get_relation` and `get_columns_in_relation` read: relations by `schema.name` (lower case). */
+export class Catalog {
+  readonly #relations = new Map<
+    string,
+    { schema: string; name: string; type: 'table' | 'view'; columns: { name: string; type: string }[] }
+  >();
+
+  set(schema: string, name: string, type: 'table' | 'view', columns: { name: string; type: string }[]): void {
+    this.#relations.set(`${schema}.${name}`.toLowerCase(), { schema, name, type, columns });
+  }
+
+  delete(schema: string, name: string): void {
+    this.#relations.delete(`${schema}.${name}`.toLowerCase());
+  }
+
+  get(schema: string, name: string) {
+    return this.#relations.get(`${schema}.${name}`.toLowerCase());
+  }
 }
 
 /** What a parse render records. */
@@ -371,7 +393,31 @@ export function buildContext(input: ContextInput): Record<string, unknown> {
   ctx['run_query'] = unsupported('run_query');
   ctx['statement'] = unsupported('statement');
   ctx['load_result'] = unsupported('load_result');
-  ctx['load_relation'] = unsupported('load_relation');
+  const lookup = (schema: unknown, identifier: unknown): Relation | null => {
+    if (!runtime.catalog) {
+      throw compileError(
+        'adapter.get_relation() needs a warehouse connection (it is not available while parsing or in compile).',
+        'Guard it with {% if execute %}.',
+      );
+    }
+    const found = runtime.catalog.get(String(schema), String(identifier));
+    if (!found) return null;
+    return new Relation(
+      { database: runtime.target.database, schema: found.schema, identifier: found.name, type: found.type },
+      quote,
+    );
+  };
+  const getRelation = jinjaFunction((args, kw) => {
+    if (mode === 'parse') return null;
+    const schema = kw['schema'] ?? args[1];
+    const identifier = kw['identifier'] ?? args[2];
+    return lookup(schema, identifier);
+  });
+  ctx['load_relation'] = jinjaFunction((args) => {
+    if (mode === 'parse') return null;
+    const r = args[0] as Relation | undefined;
+    return r ? lookup(r.schema, r.identifier) : null;
+  });
   ctx['api'] = {
     Relation: {
       create: jinjaFunction(
@@ -419,8 +465,19 @@ export function buildContext(input: ContextInput): Record<string, unknown> {
       }
       return bind(def);
     }),
-    get_relation: unsupported('adapter.get_relation'),
-    get_columns_in_relation: unsupported('adapter.get_columns_in_relation'),
+    get_relation: getRelation,
+    get_columns_in_relation: jinjaFunction((args) => {
+      if (mode === 'parse') return [];
+      const r = args[0] as Relation | undefined;
+      const found = r && runtime.catalog ? runtime.catalog.get(r.schema, r.identifier) : undefined;
+      return (found?.columns ?? []).map((c) => ({
+        name: c.name,
+        column: c.name,
+        data_type: c.type,
+        dtype: c.type,
+        quoted: quote(c.name),
+      }));
+    }),
   };
   return ctx;
 }

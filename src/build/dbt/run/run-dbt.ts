@@ -8,7 +8,7 @@ import { progress } from '../../../core/logger.ts';
 import { DuckDbWarehouse } from '../../../warehouse/duckdb/duckdb-warehouse.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { WarehouseAdapter } from '../adapter/warehouse-adapter.ts';
-import { buildContext, type DbtRuntime, envVarFunction, MacroRegistry } from '../compile/context.ts';
+import { buildContext, Catalog, type DbtRuntime, envVarFunction, MacroRegistry } from '../compile/context.ts';
 import { builtinMacros, macrosFromText, parseProject } from '../compile/parse-project.ts';
 import { DependencyGraph } from '../graph/graph.ts';
 import type { DbtNode, MacroDefinition, Manifest } from '../graph/manifest.ts';
@@ -236,6 +236,11 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
   }
   try {
     const adapter = warehouse ? new WarehouseAdapter(warehouse) : undefined;
+    const catalog = adapter ? new Catalog() : undefined;
+    if (adapter && catalog) {
+      for (const r of await adapter.catalog()) catalog.set(r.schema, r.name, r.type, [...r.columns]);
+      runtime.catalog = catalog;
+    }
     const operations: OperationRun[] = [];
     const projectHooks = async (key: 'on-run-start' | 'on-run-end', hooks: readonly string[]) => {
       if (!adapter || options.command === 'compile') return;
@@ -315,6 +320,17 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
       } catch (err) {
         const e = asMedallionError(err, 'MDL_DBT_RUN');
         outcome = { status: 'error', message: e.message, action: 'error' };
+      }
+      if (adapter && catalog && node.relation && outcome.status === 'success' && node.resourceType !== 'test') {
+        const kind = await adapter.relationKind(node.relation);
+        if (kind)
+          catalog.set(
+            node.relation.schema,
+            node.relation.identifier,
+            kind,
+            (await adapter.columns(node.relation)) ?? [],
+          );
+        else catalog.delete(node.relation.schema, node.relation.identifier);
       }
       if (outcome.statements) track(writeRunSql(targetPath, manifest.projectName, node, outcome.statements));
       const elapsed = (performance.now() - t0) / 1000;
