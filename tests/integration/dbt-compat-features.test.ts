@@ -88,6 +88,42 @@ test('feature lab: seeds, ephemeral chains, incremental strategies and schema ch
       );
     }
   }
+
+  // source freshness: the same status per source table (orders are years old: warn; events are new: pass).
+  const freshTarget = join(dir, 'dbt-freshness');
+  const fresh = await runDbtCore(
+    dbt,
+    [
+      'source',
+      'freshness',
+      '--project-dir',
+      FEATURE_LAB,
+      '--profiles-dir',
+      await profilesCopy(FEATURE_LAB, dir),
+      '--target-path',
+      freshTarget,
+    ],
+    { FEATURE_LAB_PATH: files.dbt, DBT_LOG_PATH: join(dir, 'dbt-logs') },
+  );
+  assert.equal(fresh.code, 0, fresh.output);
+  const sourcesJson = JSON.parse(await readFile(join(freshTarget, 'sources.json'), 'utf8')) as {
+    results: { unique_id: string; status: string }[];
+  };
+  const dbtFresh = Object.fromEntries(sourcesJson.results.map((r) => [r.unique_id, r.status]));
+  const warehouse = await DuckDbWarehouse.open(files.medallion);
+  try {
+    const r = await runDbt({
+      command: 'freshness',
+      projectDir: FEATURE_LAB,
+      targetPath: join(dir, 'medallion-freshness'),
+      warehouse,
+      onEvent: () => {},
+    });
+    assert.deepEqual(Object.fromEntries(r.results.map((x) => [x.uniqueId, x.status])), dbtFresh);
+    assert.deepEqual(dbtFresh, { 'source.feature_lab.raw.events': 'pass', 'source.feature_lab.raw.orders': 'warn' });
+  } finally {
+    await warehouse.close();
+  }
 });
 
 const SELECTIONS: readonly (readonly [string, string?])[] = [

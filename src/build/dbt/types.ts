@@ -1,7 +1,7 @@
 import type { Warehouse } from '../../warehouse/warehouse.ts';
 
 /** The dbt commands Medallion's runner implements. */
-export type DbtCommand = 'build' | 'run' | 'test' | 'seed' | 'snapshot' | 'compile' | 'parse' | 'ls';
+export type DbtCommand = 'build' | 'run' | 'test' | 'seed' | 'snapshot' | 'freshness' | 'compile' | 'parse' | 'ls';
 
 export const DBT_COMMANDS: readonly DbtCommand[] = [
   'build',
@@ -46,7 +46,7 @@ export type DbtNodeStatus = 'success' | 'error' | 'skipped' | 'pass' | 'fail' | 
 export interface DbtNodeResult {
   readonly uniqueId: string;
   readonly name: string;
-  readonly resourceType: 'model' | 'seed' | 'snapshot' | 'test';
+  readonly resourceType: 'model' | 'seed' | 'snapshot' | 'test' | 'source';
   readonly status: DbtNodeStatus;
   /** What happened, in one line (dbt's message: "OK", "Got 2 results, configured to fail if != 0", the error). */
   readonly message: string;

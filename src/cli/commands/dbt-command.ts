@@ -36,8 +36,12 @@ export function parseDbtArgs(args: readonly string[]): {
   fullRefresh: boolean;
   threads?: number;
 } {
-  const [command, ...rest] = args;
-  if (!command || !(DBT_COMMANDS as readonly string[]).includes(command)) {
+  const [first, ...afterFirst] = args;
+  // dbt's `source freshness` is the one two-word command.
+  const freshness = first === 'source' && afterFirst[0] === 'freshness';
+  const command = freshness ? 'freshness' : first;
+  const rest = freshness ? afterFirst.slice(1) : afterFirst;
+  if (!command || (!freshness && !(DBT_COMMANDS as readonly string[]).includes(command))) {
     throw new MedallionError(
       'MDL_USAGE',
       `medallion dbt: expected one of ${DBT_COMMANDS.join(', ')} (got "${command ?? ''}").`,
@@ -133,7 +137,7 @@ export function parseDbtArgs(args: readonly string[]): {
 export const dbtCommand: Command = {
   name: 'dbt',
   summary: "Run a dbt project on DuckDB with Medallion's dbt-compatible runner, taking dbt's own commands and flags.",
-  usage: `dbt <${DBT_COMMANDS.join('|')}> [--project-dir DIR] [--profiles-dir DIR] [--target T] [--vars YAML] [--select S…] [--exclude S…] [--full-refresh] [--threads N]`,
+  usage: `dbt <${DBT_COMMANDS.join('|')}|source freshness> [--project-dir DIR] [--profiles-dir DIR] [--target T] [--vars YAML] [--select S…] [--exclude S…] [--full-refresh] [--threads N]`,
   details:
     "Without --project-dir, the current folder is used when it holds dbt_project.yml, else the pipeline's gold project;\n" +
     "for the pipeline's project MEDALLION_WAREHOUSE_PATH defaults to the pipeline's warehouse file.",

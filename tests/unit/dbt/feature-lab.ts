@@ -48,5 +48,5 @@ export async function loadFeatureLabInput(warehouse: DuckDbWarehouse, version: 1
             ordered_at::timestamp as ordered_at
      from (values ${orders}) as t(order_id, customer_id, status, amount, ordered_at)`,
   );
-  await warehouse.exec('create or replace table raw.events as select 1 as id');
+  await warehouse.exec('create or replace table raw.events as select 1 as id, now()::timestamp as loaded_at');
 }

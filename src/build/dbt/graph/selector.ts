@@ -214,6 +214,7 @@ export function nodesForCommand(manifest: Manifest, command: DbtCommand, selecte
     test: ['test'],
     seed: ['seed'],
     snapshot: ['snapshot'],
+    freshness: [],
     compile: ['model', 'snapshot', 'test'],
     parse: [],
     ls: ['seed', 'model', 'snapshot', 'test'],

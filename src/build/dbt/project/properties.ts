@@ -183,7 +183,15 @@ function readSources(yaml: YamlFile, value: unknown, into: Properties): void {
         sourceDescription,
         loader: typeof src['loader'] === 'string' ? src['loader'] : '',
         columns: cols,
-        config: { ...sourceConfig, ...normalizeConfig(mapping(yaml, [...tp, 'config'], table['config'], '"config"')) },
+        config: {
+          ...sourceConfig,
+          // Freshness may sit at the source or table level, outside config (dbt's older spelling).
+          ...(src['freshness'] !== undefined ? { freshness: src['freshness'] } : {}),
+          ...(src['loaded_at_field'] !== undefined ? { loaded_at_field: src['loaded_at_field'] } : {}),
+          ...(table['freshness'] !== undefined ? { freshness: table['freshness'] } : {}),
+          ...(table['loaded_at_field'] !== undefined ? { loaded_at_field: table['loaded_at_field'] } : {}),
+          ...normalizeConfig(mapping(yaml, [...tp, 'config'], table['config'], '"config"')),
+        },
         meta: mapping(yaml, [...tp, 'meta'], table['meta'], '"meta"'),
       });
     });

@@ -26,6 +26,7 @@ import {
   writeRunResults,
   writeRunSql,
 } from './artifacts.ts';
+import { sourceFreshness } from './freshness.ts';
 import { compileNode, isIncrementalRun, materialize, type Outcome, runTest } from './node-runner.ts';
 import { countsPhrase, progressLine, seconds } from './progress-lines.ts';
 
@@ -196,6 +197,24 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
     targetPath,
     notes,
   };
+
+  if (options.command === 'freshness') {
+    const warehouse = options.warehouse ?? (await DuckDbWarehouse.openWithRetry(target.path ?? ':memory:'));
+    try {
+      const results = await sourceFreshness(manifest, selected, warehouse, emit, targetPath, invocationId);
+      const totals = totalsOf(results);
+      return {
+        ...base,
+        success: totals.error === 0,
+        results,
+        totals,
+        elapsedS: (performance.now() - started) / 1000,
+        listed: [],
+      };
+    } finally {
+      if (!options.warehouse) await warehouse.close();
+    }
+  }
 
   if (options.command === 'parse' || options.command === 'ls') {
     await writeManifest(
