@@ -130,21 +130,29 @@ const JSON_TYPES: Record<ContractField['type'], string> = {
 };
 
 /**
- * How compiled SQL reaches a field's raw JSON value. Refine extracts every contract field once per
- * record (one parse of the document) into a list; `fieldJson(f)` names the element of that list.
+ * How compiled SQL reaches a field. Refine extracts every contract field of a record once (one
+ * multi-path `json_type` and one multi-path `json_extract_string`) and computes each typed value
+ * once; rules refer to those: `type(f)` is the field's JSON type name ('VARCHAR', 'BIGINT', 'NULL'…,
+ * NULL when absent), `text(f)` its value as text, `value(f)` its typed value (NULL when absent or of
+ * another type).
  */
-export type FieldJson = (field: ContractField) => string;
+export interface FieldRefs {
+  type(field: ContractField): string;
+  text(field: ContractField): string;
+  value(field: ContractField): string;
+}
 
-/** The SQL expression of a field's typed value (NULL when absent or of another JSON type). */
-export function typedValueSql(f: ContractField, fieldJson: FieldJson): string {
-  const raw = fieldJson(f);
+/** The SQL expression of a field's typed value from its JSON type and text. */
+export function typedValueSql(f: ContractField, refs: Pick<FieldRefs, 'type' | 'text'>): string {
+  const t = refs.type(f);
+  const x = refs.text(f);
   switch (f.type) {
     case 'string':
-      return `CASE WHEN json_type(${raw}) = 'VARCHAR' THEN (${raw}) ->> '$' END`;
+      return `CASE WHEN ${t} = 'VARCHAR' THEN ${x} END`;
     case 'integer':
-      return `CASE WHEN json_type(${raw}) IN ('UBIGINT', 'BIGINT') THEN TRY_CAST((${raw}) ->> '$' AS BIGINT) END`;
+      return `CASE WHEN ${t} IN ('UBIGINT', 'BIGINT') THEN TRY_CAST(${x} AS BIGINT) END`;
     case 'timestamp':
-      return `CASE WHEN json_type(${raw}) = 'VARCHAR' THEN TRY_CAST((${raw}) ->> '$' AS TIMESTAMPTZ) END`;
+      return `CASE WHEN ${t} = 'VARCHAR' THEN TRY_CAST(${x} AS TIMESTAMPTZ) END`;
   }
 }
 
@@ -155,19 +163,19 @@ export function typedValueSql(f: ContractField, fieldJson: FieldJson): string {
  */
 export function compileRules(
   contract: Contract,
-  fieldJson: FieldJson,
+  refs: FieldRefs,
   referenceSql: (dataset: string, column: string) => string,
 ): CompiledRule[] {
   const rules: CompiledRule[] = [];
   for (const f of contract.fields) {
-    const raw = fieldJson(f);
-    const present = `coalesce(json_type(${raw}) <> 'NULL', false)`;
-    const value = typedValueSql(f, fieldJson);
+    const t = refs.type(f);
+    const present = `coalesce(${t} <> 'NULL', false)`;
+    const value = refs.value(f);
     if (f.required) rules.push({ name: `${f.name}.required`, action: f.action, brokenWhen: `NOT ${present}` });
     rules.push({
       name: `${f.name}.type`,
       action: f.action,
-      brokenWhen: `${present} AND (json_type(${raw}) NOT ${JSON_TYPES[f.type]} OR (${value}) IS NULL)`,
+      brokenWhen: `${present} AND (${t} NOT ${JSON_TYPES[f.type]} OR ${value} IS NULL)`,
     });
     if (f.accepted) {
       const list = f.accepted.map((v) => (typeof v === 'number' ? String(v) : quoteLiteral(v))).join(', ');

@@ -173,9 +173,14 @@ export async function buildRefineTables(
       ? `(${source.relation})`
       : `read_parquet([${source.map((f) => quoteLiteral(storage.uri(f))).join(', ')}], union_by_name = true, hive_partitioning = false)`;
   const fieldIndex = new Map(contract.fields.map((f, i) => [f.name, i + 1]));
-  const fieldJson = (f: { name: string }) => `_f[${fieldIndex.get(f.name)}]`;
+  const refs = {
+    type: (f: { name: string }) => `_t[${fieldIndex.get(f.name)}]`,
+    text: (f: { name: string }) => `_s[${fieldIndex.get(f.name)}]`,
+    value: (f: { name: string }) => quoteIdent(`__v_${f.name}`),
+  };
   const paths = contract.fields.map((f) => quoteLiteral(`$.${f.name}`)).join(', ');
-  const rules = compileRules(contract, fieldJson, (refDataset, column) => {
+  const typedValues = contract.fields.map((f) => `${typedValueSql(f, refs)} AS ${refs.value(f)}`).join(',\n');
+  const rules = compileRules(contract, refs, (refDataset, column) => {
     return `(SELECT DISTINCT ${quoteIdent(column)} AS v FROM read_parquet(${quoteLiteral(storage.uri(`silver/${refDataset}`))} || '/*.parquet'))`;
   });
   const ruleList = rules.map((r) => `CASE WHEN ${r.brokenWhen} THEN ${quoteLiteral(r.name)} END`).join(',\n');
@@ -190,7 +195,7 @@ export async function buildRefineTables(
 
   const typed = contract.fields
     .map((f) => {
-      const v = typedValueSql(f, fieldJson);
+      const v = refs.value(f);
       if (f.pseudonymize) return `${hmacSql(key, v)} AS ${quoteIdent(f.name.replace(/_id$/, '') + '_key')}`;
       return `${f.type === 'integer' ? `(${v})::INTEGER` : v} AS ${quoteIdent(f.name)}`;
     })
@@ -213,10 +218,12 @@ export async function buildRefineTables(
              CASE WHEN b.value IS NOT NULL AND json_valid(b.value) AND json_type(b.value::JSON) = 'OBJECT' THEN b.value::JSON END AS j
       FROM ${relation} b
     ), fields AS (
-      SELECT *, json_extract(j, [${paths}]) AS _f, json_keys(j) AS _keys FROM src
+      SELECT *, json_type(j, [${paths}]) AS _t, json_extract_string(j, [${paths}]) AS _s, json_keys(j) AS _keys FROM src
+    ), valued AS (
+      SELECT *, ${typedValues} FROM fields
     ), checked AS (
       SELECT *, CASE WHEN j IS NULL THEN ['malformed_json'] ELSE list_filter([${ruleList}], x -> x IS NOT NULL) END AS violations
-      FROM fields
+      FROM valued
     ), flagged AS (
       SELECT *, ${dropCond} AS _dropped, ${warnCond} AS _has_warning FROM checked
     )
@@ -226,7 +233,7 @@ export async function buildRefineTables(
            CASE WHEN _dropped THEN value_bytes END AS raw_bytes,
            CASE WHEN _dropped AND j IS NOT NULL THEN j ->> ${quoteLiteral(contract.key)} END AS raw_event_id,
            ${typed},
-           (${typedValueSql(timeField, fieldJson)}) AT TIME ZONE ${quoteLiteral(contract.eventDateTimeZone)} AS _local_time,
+           ${refs.value(timeField)} AT TIME ZONE ${quoteLiteral(contract.eventDateTimeZone)} AS _local_time,
            CASE WHEN NOT _dropped AND len(${unknownKeys}) > 0
                 THEN to_json(map_from_entries(list_transform(${unknownKeys}, k -> {'key': k, 'value': j -> k})))::VARCHAR
            END AS _rescued_data
