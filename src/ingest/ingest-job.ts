@@ -30,7 +30,7 @@ export interface PumpOptions {
 /** Options of `IngestSession.open`. */
 export interface IngestSessionOptions {
   /**
-   * Makes a fresh source: when given, a retriable source failure while running `forever` (broker
+   * Makes a fresh source: when given, a retriable source failure in continuous mode (`forever` or `idle`: broker
    * restarted or unreachable) closes the source and connects a new one, with backoff, instead of
    * failing. Connecting at open is retried the same way.
    */
@@ -160,7 +160,7 @@ export class IngestSession {
           if (ahead) await ahead.catch(() => {});
           ahead = undefined;
           const e = asMedallionError(err);
-          if (!this.#options.reconnect || options.until !== 'forever' || !e.retriable) throw e;
+          if (!this.#options.reconnect || options.until === 'caught-up' || !e.retriable) throw e;
           await this.#reconnect(e.toUserLine(), options.signal);
           continue;
         }

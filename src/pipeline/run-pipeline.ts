@@ -47,12 +47,12 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
   let failure: unknown;
   try {
     await ingestReference(ctx.project, ctx.storage, ctx.engine);
-    const session = await IngestSession.open(
-      ctx.project,
-      await createEventSource(ctx.project, options.kafka),
-      ctx.storage,
-      ctx.engine,
-    );
+    const make = () => createEventSource(ctx.project, options.kafka);
+    const session = await IngestSession.open(ctx.project, make, ctx.storage, ctx.engine, {
+      reconnect: options.once ? undefined : make,
+      connectAttempts: options.once ? 5 : undefined,
+      signal: options.signal,
+    });
     try {
       for (let cycle = 1; !options.signal?.aborted; cycle++) {
         const ingested = await session.pump({ until: options.once ? 'caught-up' : 'idle', signal: options.signal });

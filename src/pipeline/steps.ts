@@ -1,56 +1,17 @@
 import { runDbt } from '../build/dbt/index.ts';
 import { MedallionError } from '../core/errors.ts';
 import { progress } from '../core/logger.ts';
-import { IngestSession } from '../ingest/ingest-job.ts';
-import { ingestReference, type ReferenceIngestResult } from '../ingest/reference-ingest.ts';
+import { type IngestRunOptions, type IngestRunResult, runIngest } from '../ingest/ingest-run.ts';
 import { type LoadResult, runLoad } from '../load/load-job.ts';
 import { loggedRun } from '../ops/run-log.ts';
 import { type RetryResult, retryQuarantine } from '../refine/quarantine-retry.ts';
 import { type RefineResult, runRefine } from '../refine/refine-job.ts';
 import { type DateRange, type ReplayResult, runReplay } from '../refine/replay-job.ts';
-import { createEventSource } from '../sources/event-source.ts';
 import type { PipelineContext } from './context.ts';
 
-/** Options of the ingest step. */
-export interface IngestStepOptions {
-  /** Kafka brokers; undefined → MEDALLION_KAFKA_BROKERS, else the landing directory. */
-  readonly kafka?: string;
-  readonly once: boolean;
-  readonly signal?: AbortSignal;
-}
-
-/** Counts of one ingest step. */
-export interface IngestStepResult {
-  readonly reference: ReferenceIngestResult[];
-  readonly events: { readonly batches: number; readonly records: number; readonly files: number };
-}
-
-/** The ingest job: reference files, then the event stream, into bronze. */
-export function ingestStep(
-  ctx: PipelineContext,
-  options: IngestStepOptions,
-  parentRunId?: string,
-): Promise<IngestStepResult> {
-  return loggedRun(
-    ctx.project.paths,
-    'ingest',
-    async () => {
-      const reference = await ingestReference(ctx.project, ctx.storage, ctx.engine);
-      const session = await IngestSession.open(
-        ctx.project,
-        await createEventSource(ctx.project, options.kafka),
-        ctx.storage,
-        ctx.engine,
-      );
-      try {
-        const r = await session.pump({ until: options.once ? 'caught-up' : 'forever', signal: options.signal });
-        return { reference, events: { batches: r.batches, records: r.records, files: r.files.length } };
-      } finally {
-        await session.close();
-      }
-    },
-    parentRunId,
-  );
+/** The ingest job: reference files, then the event stream, into bronze (see `runIngest`). */
+export function ingestStep(ctx: PipelineContext, options: IngestRunOptions): Promise<IngestRunResult> {
+  return runIngest(ctx, options);
 }
 
 /** The refine job: bronze → silver, quarantine, duplicates. */
