@@ -38,6 +38,11 @@ export interface AppendColumn {
  * client library; everything else speaks to a `SqlSession`.
  */
 export interface SqlSession {
+  /**
+   * Another connection to the same database instance (its own transactions; queries on the two run
+   * in parallel). Closing it closes only that connection.
+   */
+  connect?(): Promise<SqlSession>;
   /** Runs one or more statements, discarding results. */
   exec(sql: string, params?: readonly unknown[]): Promise<void>;
   /** Runs a query and returns its rows as JSON-safe objects. */
@@ -278,11 +283,20 @@ class DuckDbSession implements SqlSession {
     }
   }
 
+  /** Set on sessions made by `connect()`: they share the instance and do not close it. */
+  #sharedInstance = false;
+
+  async connect(): Promise<SqlSession> {
+    const session = new DuckDbSession(this.#instance, await this.#instance.connect());
+    session.#sharedInstance = true;
+    return session;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#conn.closeSync();
-    this.#instance.closeSync();
+    if (!this.#sharedInstance) this.#instance.closeSync();
   }
 }
 

@@ -33,6 +33,11 @@ export interface Warehouse {
     uris: readonly string[],
     options: { mode: 'append' | 'replace'; hivePartitioning?: boolean },
   ): Promise<number>;
+  /**
+   * Optional: another session on the same warehouse, for running independent work in parallel (the
+   * dbt runner's `--threads`). Closing it leaves this one open.
+   */
+  connect?(): Promise<Warehouse>;
   /** Quotes an identifier in the dialect. */
   quote(identifier: string): string;
   close(): Promise<void>;

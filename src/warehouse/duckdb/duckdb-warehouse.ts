@@ -23,6 +23,13 @@ export class DuckDbWarehouse implements Warehouse {
     return new DuckDbWarehouse(path, session);
   }
 
+  /** A second connection to the same database (parallel work; its own transactions). */
+  async connect(): Promise<Warehouse> {
+    if (!this.#session.connect)
+      throw new MedallionError('MDL_INTERNAL', 'this DuckDB session cannot open another connection.');
+    return new DuckDbWarehouse(this.path, await this.#session.connect());
+  }
+
   /** Opens with retries while another process holds the file's lock. */
   static async openWithRetry(
     path: string,
@@ -96,7 +103,9 @@ export class DuckDbWarehouse implements Warehouse {
       // Schema evolution: columns the files have and the table lacks are added (nullable) first, so
       // a contract that gained a field loads; columns the files lack stay null for their rows.
       const have = new Set((await this.columns(schema, table))?.map((c) => c.name));
-      const incoming = await this.#session.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM ${source}`);
+      const incoming = await this.#session.all<{ column_name: string; column_type: string }>(
+        `DESCRIBE SELECT * FROM ${source}`,
+      );
       for (const c of incoming) {
         if (!have.has(c.column_name)) {
           await this.#session.exec(`ALTER TABLE ${target} ADD COLUMN ${quoteIdent(c.column_name)} ${c.column_type}`);

@@ -82,3 +82,45 @@ test('packages.yml is reported by name', async (t) => {
     /packages\.yml lists 1 package\(s\) \(dbt-labs\/dbt_utils\); packages are not supported/,
   );
 });
+
+test('--threads: nodes run concurrently on their own connections and build what one thread builds', async (t) => {
+  const dir = await tempDir(t);
+  const statuses: Record<string, string>[] = [];
+  for (const threads of [1, 3]) {
+    const { DuckDbWarehouse } = await import('../../../src/warehouse/duckdb/duckdb-warehouse.ts');
+    const warehouse = await DuckDbWarehouse.open(join(dir, `t${threads}.duckdb`));
+    try {
+      await loadFeatureLabInput(warehouse, 1);
+      const lines: string[] = [];
+      const r = await runDbt({
+        command: 'build',
+        projectDir: FEATURE_LAB,
+        targetPath: join(dir, `target-${threads}`),
+        warehouse,
+        threads,
+        onEvent: (l) => lines.push(l),
+      });
+      statuses.push(Object.fromEntries(r.results.map((x) => [x.uniqueId, x.status])));
+      if (threads > 1) {
+        // Some node starts before the one started just before it has finished.
+        const starts = lines.filter((l) => / START /.test(l)).length;
+        assert.equal(starts, r.results.filter((x) => x.status !== 'skipped').length);
+        const overlapped = lines.some((l, i) => / START /.test(l) && i > 0 && / START /.test(lines[i - 1]!));
+        assert.ok(overlapped, lines.join('\n'));
+      }
+    } finally {
+      await warehouse.close();
+    }
+  }
+  assert.deepEqual(statuses[1], statuses[0]);
+  const { compareWarehouses } = await import('./compare-warehouses.ts');
+  const { FEATURE_LAB_SCHEMAS } = await import('./feature-lab.ts');
+  const compared = await compareWarehouses(
+    join(dir, 't1.duckdb'),
+    join(dir, 't3.duckdb'),
+    FEATURE_LAB_SCHEMAS,
+    (rel) => (rel.startsWith('snapshots.') ? ['dbt_scd_id', 'dbt_updated_at', 'dbt_valid_from', 'dbt_valid_to'] : []),
+  );
+  assert.ok(compared.length >= 15);
+  for (const c of compared) assert.equal(c.onlyInA + c.onlyInB, 0, c.relation);
+});

@@ -63,6 +63,11 @@ export class WarehouseAdapter {
     return this.#dialect.now;
   }
 
+  /** Records that a schema exists (created on another connection). */
+  knowSchema(schema: string): void {
+    this.#schemas.add(schema);
+  }
+
   async ensureSchema(schema: string): Promise<void> {
     if (this.#schemas.has(schema)) return;
     await this.warehouse.exec(`create schema if not exists ${this.quote(schema)}`);

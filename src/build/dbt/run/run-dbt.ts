@@ -290,8 +290,8 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
     const skipped = new Map<string, string>();
     const total = order.length;
     let index = 0;
-    for (const id of order) {
-      index++;
+    const runOne = async (id: string, adapter: WarehouseAdapter | undefined): Promise<void> => {
+      const nodeIndex = ++index;
       const node = manifest.nodes.get(id)!;
       const startedAt = new Date();
       const t0 = performance.now();
@@ -308,7 +308,7 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         };
         emit(
           progressLine(
-            index,
+            nodeIndex,
             total,
             `SKIP ${node.resourceType === 'test' ? 'test' : 'relation'} ${node.relation?.display() ?? node.name}`,
             'SKIP',
@@ -321,9 +321,9 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
           compiledCode: undefined,
           relationName: node.relation?.render(),
         });
-        continue;
+        return;
       }
-      if (options.command !== 'compile') emit(progressLine(index, total, `START ${describe(node)}`, 'RUN'));
+      if (options.command !== 'compile') emit(progressLine(nodeIndex, total, `START ${describe(node)}`, 'RUN'));
       let sql: string | undefined;
       let outcome: Outcome;
       try {
@@ -370,13 +370,66 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         compiledCode: sql,
         relationName: node.relation?.render(),
       });
-      if (options.command !== 'compile') emit(resultLine(index, total, node, outcome, elapsed));
+      if (options.command !== 'compile') emit(resultLine(nodeIndex, total, node, outcome, elapsed));
       const blocking = outcome.status === 'error' || outcome.status === 'fail';
       if (blocking && options.command !== 'test') {
         for (const d of graph.descendants(id))
           if (!skipped.has(d))
             skipped.set(d, `Skipped because ${node.name} ${outcome.status === 'fail' ? 'failed' : 'errored'}.`);
       }
+    };
+
+    // dbt's --threads: up to N nodes at once, each on its own connection, a node starting only when
+    // every node it depends on (in the execution graph) has finished.
+    const threads = Math.max(1, options.threads ?? target.threads ?? 1);
+    const adapters: (WarehouseAdapter | undefined)[] = [adapter];
+    const extra: Warehouse[] = [];
+    if (adapter && threads > 1 && warehouse?.connect) {
+      // Schemas first, on one connection: concurrent CREATE SCHEMA would conflict.
+      for (const id of order) {
+        const n = manifest.nodes.get(id);
+        const rel = n?.relation ?? n?.auditRelation;
+        if (rel && n?.config['materialized'] !== 'ephemeral') await adapter.ensureSchema(rel.schema);
+      }
+      for (let i = 1; i < threads; i++) {
+        const w = await warehouse.connect();
+        extra.push(w);
+        const a = new WarehouseAdapter(w);
+        for (const id of order) {
+          const n = manifest.nodes.get(id);
+          const rel = n?.relation ?? n?.auditRelation;
+          if (rel && n?.config['materialized'] !== 'ephemeral') a.knowSchema(rel.schema);
+        }
+        adapters.push(a);
+      }
+    }
+    try {
+      const pending = new Set(order);
+      const finished = new Set<string>();
+      await new Promise<void>((resolveAll, rejectAll) => {
+        let running = 0;
+        const pump = () => {
+          if (pending.size === 0 && running === 0) return resolveAll();
+          for (const id of order) {
+            if (adapters.length === 0) break;
+            if (!pending.has(id)) continue;
+            if ([...graph.parents(id)].some((p) => !finished.has(p))) continue;
+            pending.delete(id);
+            running++;
+            const a = adapters.pop();
+            runOne(id, a).then(() => {
+              running--;
+              finished.add(id);
+              adapters.push(a);
+              pump();
+            }, rejectAll);
+          }
+          if (running === 0 && pending.size > 0) rejectAll(new Error('dbt runner: no node can start (cycle)'));
+        };
+        pump();
+      });
+    } finally {
+      for (const w of extra) await w.close();
     }
 
     await projectHooks('on-run-end', project.onRunEnd);
