@@ -77,7 +77,7 @@ test('feature lab: seeds, ephemeral chains, incremental strategies and schema ch
     process.stderr.write(
       `dbt-core vs Medallion (feature lab, run ${version}): ${compared.map((c) => `${c.relation} ${c.rowsA}/${c.rowsB} rows, diff ${c.onlyInA}/${c.onlyInB}`).join('; ')}\n`,
     );
-    assert.equal(compared.length, 16, compared.map((c) => c.relation).join(', '));
+    assert.equal(compared.length, 18, compared.map((c) => c.relation).join(', '));
     for (const c of compared) {
       assert.deepEqual(c.columnsB, c.columnsA, `run ${version}, ${c.relation}: columns`);
       assert.equal(c.rowsB, c.rowsA, `run ${version}, ${c.relation}: rows`);

@@ -33,6 +33,35 @@ export interface DbtRuntime {
   readonly fullRefresh?: boolean;
   /** The warehouse's relations and their columns, kept current during the run (for `adapter.get_relation`). */
   catalog?: Catalog;
+  /** The queries of the node being compiled (`run_query`, `statement`): see `QueryRound`. */
+  queries?: QueryRound;
+}
+
+/**
+ * Rendering is synchronous, so `run_query` and `statement` work in rounds: a render records the SQL
+ * it needs (`pending`) and gets empty results; the caller runs those queries, keeps their rows
+ * (`results`, by SQL text, so nothing runs twice) and renders again, until a render asks for nothing new.
+ */
+export interface QueryRound {
+  readonly results: Map<string, Record<string, unknown>[]>;
+  readonly pending: Set<string>;
+  readonly named: Map<string, unknown>;
+}
+
+/** A query result as dbt's Jinja sees it (an agate Table): `columns[i].values()`, `rows`, `column_names`. */
+function agateTable(rows: readonly Record<string, unknown>[]) {
+  const names = rows.length > 0 ? Object.keys(rows[0]!) : [];
+  return {
+    column_names: names,
+    columns: names.map((n) => ({ name: n, values: () => rows.map((r) => r[n]) })),
+    rows: rows.map((r) =>
+      Object.assign(
+        names.map((n) => r[n]),
+        r,
+      ),
+    ),
+    print_table: () => '',
+  };
 }
 
 /** What `adapter.get_relation` and `get_columns_in_relation` read: relations by `schema.name` (lower case). */
@@ -190,15 +219,6 @@ function varLookup(runtime: DbtRuntime, name: string): { found: boolean; value: 
   }
   if (Object.hasOwn(vars, name)) return { found: true, value: vars[name] };
   return { found: false, value: undefined };
-}
-
-function unsupported(name: string): (...args: unknown[]) => never {
-  return () => {
-    throw compileError(
-      `${name}() is not supported yet by Medallion's dbt runner.`,
-      'Rewrite the logic without introspective queries, or run this project with dbt-core.',
-    );
-  };
 }
 
 /** Renders one macro call: binds arguments, renders the body, and yields its `return()` value or text. */
@@ -390,9 +410,32 @@ export function buildContext(input: ContextInput): Record<string, unknown> {
       return '';
     },
   };
-  ctx['run_query'] = unsupported('run_query');
-  ctx['statement'] = unsupported('statement');
-  ctx['load_result'] = unsupported('load_result');
+  const query = (sql: string): Record<string, unknown>[] | undefined => {
+    const q = runtime.queries;
+    if (mode === 'parse' || !q) return undefined;
+    const key = sql.trim();
+    const rows = q.results.get(key);
+    if (rows === undefined && key !== '') q.pending.add(key);
+    return rows;
+  };
+  ctx['run_query'] = jinjaFunction((args) => {
+    if (mode === 'parse') return null;
+    return agateTable(query(String(args[0] ?? '')) ?? []);
+  });
+  ctx['statement'] = jinjaFunction((args, kwargs) => {
+    const name = String(args[0] ?? kwargs['name'] ?? 'statement');
+    const caller = kwargs['caller'] as (() => unknown) | undefined;
+    if (mode === 'parse' || !caller) return '';
+    const rows = query(String(caller())) ?? [];
+    const table = agateTable(rows);
+    runtime.queries?.named.set(name, {
+      data: table.rows.map((r) => [...r]),
+      table,
+      response: { _message: 'OK', rows_affected: rows.length },
+    });
+    return '';
+  });
+  ctx['load_result'] = jinjaFunction((args) => runtime.queries?.named.get(String(args[0])) ?? null);
   const lookup = (schema: unknown, identifier: unknown): Relation | null => {
     if (!runtime.catalog) {
       throw compileError(

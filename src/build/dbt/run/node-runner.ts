@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { MedallionError } from '../../../core/errors.ts';
 import { asSubquery, type WarehouseAdapter } from '../adapter/warehouse-adapter.ts';
-import { buildContext, type DbtRuntime } from '../compile/context.ts';
+import { buildContext, type DbtRuntime, type QueryRound } from '../compile/context.ts';
 import { renderGenericTest } from '../compile/parse-project.ts';
 import { EphemeralRelation, type Relation } from '../compile/relation.ts';
 import type { DbtNode, Manifest } from '../graph/manifest.ts';
@@ -28,6 +28,45 @@ export function injectCtes(sql: string, ctes: ReadonlyMap<string, string>): stri
     return `${lead}${head} ${list}, ${rest.slice(head.length).trimStart()}`;
   }
   return `${lead}with ${list}\n${rest}`;
+}
+
+/**
+ * Compiles a node, running the queries its render asks for (`run_query`, `statement`) and rendering
+ * again with their results, as many rounds as needed (at most 20). Without a warehouse they return
+ * empty results.
+ */
+export async function compileNodeWithQueries(
+  runtime: DbtRuntime,
+  manifest: Manifest,
+  node: DbtNode,
+  adapter: WarehouseAdapter | undefined,
+  options: { incremental?: boolean } = {},
+): Promise<string> {
+  const round: QueryRound = { results: new Map(), pending: new Set(), named: new Map() };
+  for (let pass = 0; pass < 20; pass++) {
+    round.pending.clear();
+    round.named.clear();
+    // Set right before the synchronous render: with --threads other nodes compile between rounds.
+    runtime.queries = round;
+    let sql: string | undefined;
+    try {
+      sql = compileNode(runtime, manifest, node, options);
+    } catch (err) {
+      // A render that used a result it has not got yet (empty this round) may fail: retry with it.
+      if (round.pending.size === 0 || !adapter) throw err;
+    } finally {
+      runtime.queries = undefined;
+    }
+    if (sql !== undefined && (round.pending.size === 0 || !adapter)) return sql;
+    for (const q of round.pending) round.results.set(q, await adapter!.warehouse.query(q));
+  }
+  throw new MedallionError(
+    'MDL_DBT_COMPILE',
+    `${node.originalFilePath}: run_query/statement never settled after 20 rounds.`,
+    {
+      hint: 'Make the queries a model runs depend only on earlier query results, not on themselves.',
+    },
+  );
 }
 
 /** Compiles a node for execution (`execute` true, strict undefined, real relations, ephemeral CTEs). */

@@ -27,7 +27,7 @@ import {
   writeRunSql,
 } from './artifacts.ts';
 import { sourceFreshness } from './freshness.ts';
-import { compileNode, isIncrementalRun, materialize, type Outcome, runTest } from './node-runner.ts';
+import { compileNodeWithQueries, isIncrementalRun, materialize, type Outcome, runTest } from './node-runner.ts';
 import { countsPhrase, progressLine, seconds } from './progress-lines.ts';
 
 const EXECUTING = new Set(['build', 'run', 'test', 'snapshot']);
@@ -328,7 +328,10 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
       let outcome: Outcome;
       try {
         const incremental = options.command === 'compile' ? false : await isIncrementalRun(runtime, adapter, node);
-        sql = node.resourceType === 'seed' ? undefined : compileNode(runtime, manifest, node, { incremental });
+        sql =
+          node.resourceType === 'seed'
+            ? undefined
+            : await compileNodeWithQueries(runtime, manifest, node, adapter, { incremental });
         if (sql !== undefined) {
           compiledCode.set(id, sql);
           track(writeCompiled(targetPath, manifest.projectName, node, sql));
