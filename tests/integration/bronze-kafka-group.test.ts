@@ -1,107 +1,21 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { REPO_ROOT } from '../../src/config/project.ts';
-import { deleteTopic, endOffsets, parseBrokers } from '../../src/sources/kafka/index.ts';
-import { medallion, medallionJson } from '../helpers/cli.ts';
+import { deleteTopic } from '../../src/sources/kafka/index.ts';
+import { medallion } from '../helpers/cli.ts';
+import {
+  assertExactlyOnce,
+  bronzeRows,
+  type Ingester,
+  SESSION_TIMEOUT_MS,
+  sleep,
+  smallBatches,
+  startIngest,
+  waitFor,
+} from '../helpers/ingest-harness.ts';
 import { kafkaBrokersOrSkip } from '../helpers/services.ts';
-import { type EditableConfig, tempProject } from '../helpers/temp-project.ts';
-
-const PARTITIONS = 6;
-/** The broker's smallest session timeout: a SIGKILLed member leaves the group after it. */
-const SESSION_TIMEOUT_MS = '6000';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function smallBatches(c: EditableConfig): void {
-  Object.assign(c.events.kafka, { partitions: PARTITIONS });
-  c.events['batch'] = { maxRecords: 4000, maxBytes: 4 * 1024 * 1024, maxWaitMs: 200 };
-}
-
-/** A `medallion ingest` child process; `batches` counts the batches it reported durable. */
-interface Ingester {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  batches: number;
-  stderr: string;
-}
-
-function startIngest(args: readonly string[], env: Record<string, string>): Ingester {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'medallion.js'), 'ingest', ...args], {
-    env: { ...process.env, ...env, MEDALLION_QUIET: '0', MEDALLION_KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const ing: Ingester = {
-    child,
-    exited: new Promise((resolve) => child.on('close', (code) => resolve(code))),
-    batches: 0,
-    stderr: '',
-  };
-  child.stderr!.on('data', (d: Buffer) => {
-    const text = d.toString();
-    ing.batches += text.match(/^ingest: batch /gm)?.length ?? 0;
-    ing.stderr = (ing.stderr + text).slice(-4000);
-  });
-  return ing;
-}
-
-async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-interface PartitionCount {
-  p: number;
-  n: number;
-  d: number;
-  lo: number;
-  hi: number;
-}
-
-/** Per partition: rows, distinct offsets, lowest and highest offset in bronze (DuckDB over the Parquet files). */
-function bronzeCounts(args: readonly string[], env: Record<string, string>): Promise<PartitionCount[]> {
-  return medallionJson<PartitionCount[]>(
-    [
-      'query',
-      ...args,
-      `SELECT kafka_partition::INT AS p, count(*)::INT AS n, count(DISTINCT kafka_offset)::INT AS d,
-              min(kafka_offset)::INT AS lo, max(kafka_offset)::INT AS hi
-       FROM bronze.attendance_events GROUP BY 1 ORDER BY 1`,
-      '--json',
-    ],
-    env,
-  );
-}
-
-/** Every (partition, offset) from 0 to the end offset is in bronze exactly once. */
-async function assertExactlyOnce(
-  brokers: string,
-  topic: string,
-  args: readonly string[],
-  env: Record<string, string>,
-  expectedTotal: number,
-): Promise<void> {
-  const ends = await endOffsets(parseBrokers(brokers), topic);
-  assert.equal(
-    [...ends.values()].reduce((a, b) => a + b, 0),
-    expectedTotal,
-  );
-  const counts = await bronzeCounts(args, env);
-  assert.deepEqual(
-    counts,
-    [...ends].map(([p, end]) => ({ p, n: end, d: end, lo: 0, hi: end - 1 })),
-  );
-}
+import { tempProject } from '../helpers/temp-project.ts';
 
 /** Total bronze rows of the dataset (0 before the first file). */
-async function bronzeRows(args: readonly string[], env: Record<string, string>): Promise<number> {
-  const counts = await bronzeCounts(args, env).catch(() => [] as PartitionCount[]);
-  return counts.reduce((a, c) => a + c.n, 0);
-}
 
 test('three ingesters in one consumer group, one SIGKILLed mid-stream: every (partition, offset) exactly once; SIGTERM exits cleanly', {
   timeout: 300_000,

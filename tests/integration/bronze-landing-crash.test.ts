@@ -1,52 +1,12 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { REPO_ROOT } from '../../src/config/project.ts';
 import { medallion, medallionJson } from '../helpers/cli.ts';
-import { type EditableConfig, tempProject } from '../helpers/temp-project.ts';
+import { smallBatches as batchesOf, sleep, startIngest, waitFor } from '../helpers/ingest-harness.ts';
+import { tempProject } from '../helpers/temp-project.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function smallBatches(c: EditableConfig): void {
-  c.events['batch'] = { maxRecords: 4000, maxBytes: 4 * 1024 * 1024, maxWaitMs: 200 };
-}
-
-/** A `medallion ingest` child process; `batches` counts the batches it reported durable. */
-interface Ingester {
-  readonly child: ChildProcess;
-  readonly exited: Promise<number | null>;
-  batches: number;
-  stderr: string;
-}
-
-function startIngest(args: readonly string[], env: Record<string, string>): Ingester {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'medallion.js'), 'ingest', ...args], {
-    env: { ...process.env, ...env, MEDALLION_QUIET: '0' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const ing: Ingester = {
-    child,
-    exited: new Promise((resolve) => child.on('close', (code) => resolve(code))),
-    batches: 0,
-    stderr: '',
-  };
-  child.stderr!.on('data', (d: Buffer) => {
-    const text = d.toString();
-    ing.batches += text.match(/^ingest: batch /gm)?.length ?? 0;
-    ing.stderr = (ing.stderr + text).slice(-4000);
-  });
-  return ing;
-}
-
-async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const smallBatches = (c: Parameters<typeof batchesOf>[0]) => batchesOf(c, undefined);
 
 interface FileCount {
   f: string;
