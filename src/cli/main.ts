@@ -1,50 +1,47 @@
 import { asMedallionError } from '../core/errors.ts';
 import { logger } from '../core/logger.ts';
 import { type Command, helpText, parseCommandArgs } from './command.ts';
-import { configCommand } from './commands/config-command.ts';
-import { dbtCommand } from './commands/dbt-command.ts';
-import { exportCommand } from './commands/export-command.ts';
-import { ingestCommand, loadCommand, refineCommand } from './commands/layer-commands.ts';
-import { optimizeCommand, vacuumCommand } from './commands/maintenance-commands.ts';
-import { buildCommand, runCommand, testCommand } from './commands/pipeline-commands.ts';
-import { quarantineCommand } from './commands/quarantine-command.ts';
-import { queryCommand } from './commands/query-command.ts';
-import { replayCommand } from './commands/replay-command.ts';
-import { demoCommand, serveCommand } from './commands/serve-commands.ts';
-import { simulateCommand } from './commands/simulate-command.ts';
-import { statusCommand } from './commands/status-command.ts';
 
-/** Every command, in the order `medallion --help` lists them. */
-export const COMMANDS: readonly Command[] = [
-  demoCommand,
-  simulateCommand,
-  ingestCommand,
-  refineCommand,
-  loadCommand,
-  buildCommand,
-  testCommand,
-  runCommand,
-  replayCommand,
-  dbtCommand,
-  serveCommand,
-  exportCommand,
-  statusCommand,
-  queryCommand,
-  quarantineCommand,
-  optimizeCommand,
-  vacuumCommand,
-  configCommand,
+/**
+ * Every command, in the order `medallion --help` lists them. Each is loaded only when it runs (or
+ * for the full help): a command's modules (DuckDB, the Kafka client, the dbt runner…) take time to
+ * load, and one command needs only its own.
+ */
+const REGISTRY: readonly { readonly name: string; load(): Promise<Command> }[] = [
+  { name: 'demo', load: async () => (await import('./commands/serve-commands.ts')).demoCommand },
+  { name: 'simulate', load: async () => (await import('./commands/simulate-command.ts')).simulateCommand },
+  { name: 'ingest', load: async () => (await import('./commands/layer-commands.ts')).ingestCommand },
+  { name: 'refine', load: async () => (await import('./commands/layer-commands.ts')).refineCommand },
+  { name: 'load', load: async () => (await import('./commands/layer-commands.ts')).loadCommand },
+  { name: 'build', load: async () => (await import('./commands/pipeline-commands.ts')).buildCommand },
+  { name: 'test', load: async () => (await import('./commands/pipeline-commands.ts')).testCommand },
+  { name: 'run', load: async () => (await import('./commands/pipeline-commands.ts')).runCommand },
+  { name: 'replay', load: async () => (await import('./commands/replay-command.ts')).replayCommand },
+  { name: 'dbt', load: async () => (await import('./commands/dbt-command.ts')).dbtCommand },
+  { name: 'serve', load: async () => (await import('./commands/serve-commands.ts')).serveCommand },
+  { name: 'export', load: async () => (await import('./commands/export-command.ts')).exportCommand },
+  { name: 'status', load: async () => (await import('./commands/status-command.ts')).statusCommand },
+  { name: 'query', load: async () => (await import('./commands/query-command.ts')).queryCommand },
+  { name: 'quarantine', load: async () => (await import('./commands/quarantine-command.ts')).quarantineCommand },
+  { name: 'optimize', load: async () => (await import('./commands/maintenance-commands.ts')).optimizeCommand },
+  { name: 'vacuum', load: async () => (await import('./commands/maintenance-commands.ts')).vacuumCommand },
+  { name: 'config', load: async () => (await import('./commands/config-command.ts')).configCommand },
 ];
 
-function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+/** Every command, loaded (for the full help and for tests that check every command's --help). */
+export async function allCommands(): Promise<Command[]> {
+  return Promise.all(REGISTRY.map((r) => r.load()));
+}
+
+function mainHelp(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return [
     'Usage: medallion <command> [options]',
     '',
     'Medallion runs the medallion architecture end to end: events (landing files or Kafka) → bronze → silver → warehouse → gold → dashboard.',
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary.split('. ')[0]!.replace(/\.$/, '')}.`),
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary.split('. ')[0]!.replace(/\.$/, '')}.`),
     '',
     'Every command takes --project DIR, --data-dir DIR and --help. Environment: MEDALLION_HOME (data directory),',
     'MEDALLION_KAFKA_BROKERS, MEDALLION_PSEUDONYM_KEY, MEDALLION_LOG_LEVEL (debug|info|warn|error).',
@@ -56,18 +53,19 @@ function mainHelp(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(mainHelp());
+    process.stdout.write(mainHelp(await allCommands()));
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-v') {
     process.stdout.write('medallion 0.1.0\n');
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = REGISTRY.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`medallion: MDL_USAGE: unknown command "${name}". Run \`medallion --help\` for the list.\n`);
     return 2;
   }
+  const cmd = await entry.load();
   try {
     const { values, positionals } = parseCommandArgs(cmd, rest);
     if (values['help']) {
