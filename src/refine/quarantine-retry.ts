@@ -43,7 +43,7 @@ export async function retryQuarantine(
   const dataset = project.config.events.dataset;
   const quarantine = await openLayerTable(project, storage, engine, 'quarantine');
   if (!quarantine) return NOTHING;
-  await attachRefineState(project, storage, engine);
+  await attachRefineState(project, engine);
   try {
     await engine.exec(`CREATE TABLE IF NOT EXISTS ${REFINE_STATE}.pending_retry (version BIGINT)`);
     const pending = (

@@ -46,7 +46,7 @@ export async function runRefine(project: PipelineProject, storage: Storage, engi
   await refineReference(project, storage, engine);
   const contract = loadContract(project.resolve(project.config.events.contract));
   const dataset = project.config.events.dataset;
-  await attachRefineState(project, storage, engine);
+  await attachRefineState(project, engine);
   const key = await pseudonymKey(project);
   const totals = { bronzeFiles: 0, records: 0, silver: 0, quarantine: 0, duplicates: 0, late: 0, warnings: 0 };
   const byRule: Record<string, number> = {};
@@ -75,7 +75,7 @@ export async function runRefine(project: PipelineProject, storage: Storage, engi
  * Attaches refine's state database (processed files, the per-date key index, watermarks, pending
  * work) to the engine session as `refine_state`, creating its tables.
  */
-export async function attachRefineState(project: PipelineProject, storage: Storage, engine: SqlSession): Promise<void> {
+export async function attachRefineState(project: PipelineProject, engine: SqlSession): Promise<void> {
   const dataset = project.config.events.dataset;
   await mkdir(project.paths.state, { recursive: true });
   await engine.exec(
