@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import { REPO_ROOT } from '../../src/config/project.ts';
 import { endOffsets, parseBrokers } from '../../src/sources/kafka/index.ts';
 import { medallionJson } from './cli.ts';
@@ -28,11 +29,19 @@ export interface Ingester {
   stderr: string;
 }
 
+/** Ingesters still running; whatever a test leaves behind (a failed assertion) is killed when its file ends. */
+const live = new Set<ChildProcess>();
+after(() => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 export function startIngest(args: readonly string[], env: Record<string, string>): Ingester {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'medallion.js'), 'ingest', ...args], {
     env: { ...process.env, ...env, MEDALLION_QUIET: '0', MEDALLION_KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  live.add(child);
+  child.on('close', () => live.delete(child));
   const ing: Ingester = {
     child,
     exited: new Promise((resolve) => child.on('close', (code) => resolve(code))),
