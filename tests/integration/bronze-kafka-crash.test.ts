@@ -28,7 +28,8 @@ test('crash test: 500,000 events over 6 partitions, ingester SIGKILLed at random
       const ing = startIngest(args, env);
       const before = ing.batches;
       // Killed at a random moment once it writes: anywhere from mid-first-batch to some batches in.
-      await Promise.race([waitFor('a first batch', () => ing.batches > before, 60_000), ing.exited]);
+      // Once the topic is drained an ingester has nothing to write: it is killed idle, after a while.
+      await Promise.race([waitFor('a first batch', () => ing.batches > before, 15_000).catch(() => {}), ing.exited]);
       // Short enough that twelve ingesters never drain the topic before the simulator is done.
       const delay = Math.floor(Math.random() * 700);
       await sleep(delay);
