@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataPaths } from '../config/project.ts';
+import { emitJobEnd, emitJobStart } from './job-events.ts';
 
 /** One job run (or micro-batch) in the run log. */
 export interface RunLogEntry {
@@ -50,7 +51,10 @@ export async function readRuns(paths: DataPaths, limit = 50): Promise<RunLogEntr
   return out.slice(-limit);
 }
 
-/** Runs `fn` as a logged job: the run log gets its outcome, counts and duration either way. */
+/**
+ * Runs `fn` as a logged job: the run log gets its outcome, counts and duration either way, and the
+ * job observers (src/ops/job-events.ts) hear its start and end.
+ */
 export async function loggedRun<T extends Record<string, unknown> | object>(
   paths: DataPaths,
   job: string,
@@ -59,33 +63,32 @@ export async function loggedRun<T extends Record<string, unknown> | object>(
 ): Promise<T> {
   const runId = randomUUID();
   const started = new Date();
+  const base = { runId, job, parentRunId, startedAt: started.toISOString() };
+  await emitJobStart(base);
   try {
     const result = await fn(runId);
     const finished = new Date();
-    await appendRun(paths, {
-      runId,
-      job,
-      parentRunId,
-      startedAt: started.toISOString(),
+    const end = {
+      ...base,
       finishedAt: finished.toISOString(),
-      status: 'success',
+      status: 'success' as const,
       durationMs: finished.getTime() - started.getTime(),
-      counts: result as Record<string, unknown>,
-    });
+    };
+    await appendRun(paths, { ...end, counts: result as Record<string, unknown> });
+    await emitJobEnd({ ...end, result });
     return result;
   } catch (err) {
     const finished = new Date();
     const e = err as { code?: string; message?: string };
-    await appendRun(paths, {
-      runId,
-      job,
-      parentRunId,
-      startedAt: started.toISOString(),
+    const end = {
+      ...base,
       finishedAt: finished.toISOString(),
-      status: 'failed',
+      status: 'failed' as const,
       durationMs: finished.getTime() - started.getTime(),
       error: { code: e.code ?? 'MDL_INTERNAL', message: e.message ?? String(err) },
-    }).catch(() => {});
+    };
+    await appendRun(paths, end).catch(() => {});
+    await emitJobEnd(end);
     throw err;
   }
 }

@@ -4,6 +4,7 @@ import { logger, progress } from '../core/logger.ts';
 import { sleep } from '../core/sleep.ts';
 import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference } from '../ingest/reference-ingest.ts';
+import { emitJobEnd, emitJobStart } from '../ops/job-events.ts';
 import { appendRun } from '../ops/run-log.ts';
 import { createEventSource } from '../sources/event-source.ts';
 import type { PipelineContext } from './context.ts';
@@ -45,6 +46,7 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
   const log = logger.child({ component: 'run', runId });
   const cycles: CycleResult[] = [];
   let failure: unknown;
+  await emitJobStart({ runId, job: 'run', startedAt: started.toISOString() });
   try {
     await ingestReference(ctx.project, ctx.storage, ctx.engine);
     const make = () => createEventSource(ctx.project, options.kafka);
@@ -84,21 +86,23 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
   } finally {
     const finished = new Date();
     const e = failure ? asMedallionError(failure) : undefined;
-    await appendRun(ctx.project.paths, {
+    const end = {
       runId,
       job: 'run',
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
-      status: e ? 'failed' : 'success',
+      status: e ? ('failed' as const) : ('success' as const),
       durationMs: finished.getTime() - started.getTime(),
-      counts: {
-        mode: options.once ? 'once' : 'continuous',
-        cycles: cycles.length,
-        ingested: cycles.reduce((n, c) => n + c.ingested, 0),
-        silver: cycles.reduce((n, c) => n + c.refined.silver, 0),
-      },
       ...(e ? { error: { code: e.code, message: e.message } } : {}),
-    });
+    };
+    const counts = {
+      mode: options.once ? 'once' : 'continuous',
+      cycles: cycles.length,
+      ingested: cycles.reduce((n, c) => n + c.ingested, 0),
+      silver: cycles.reduce((n, c) => n + c.refined.silver, 0),
+    };
+    await appendRun(ctx.project.paths, { ...end, counts });
+    await emitJobEnd({ ...end, result: counts });
     if (!options.once) progress(`run: stopped after ${cycles.length} cycle(s)`);
   }
   return cycles;
