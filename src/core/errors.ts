@@ -31,6 +31,8 @@ export const ERROR_CODES = [
   'MDL_DELTA_VERSION_NOT_FOUND',
   'MDL_DELTA_FILES_MISSING',
   'MDL_DELTA_UNSAFE_RETENTION',
+  'MDL_CHECKS_INVALID',
+  'MDL_CHECK_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
