@@ -3,10 +3,46 @@ import { pino } from 'pino';
 /**
  * Structured JSON logs, always to stderr so that `--json` output on stdout stays clean. The default
  * level is `warn` (people read the progress lines); MEDALLION_LOG_LEVEL=info or debug for operations.
+ * Lines that mark a step of the pipeline carry a stable `event` code from {@link LOG_EVENTS}.
  */
 export type Logger = pino.Logger;
 
 const level = process.env.MEDALLION_LOG_LEVEL ?? 'warn';
+
+/**
+ * Stable event codes of log lines (the `event` field), with what each means. Alerting and log
+ * queries match on these, never on the message text. `<job>` is one of ingest, refine, load, build,
+ * test, replay, quarantine-retry, run and run.cycle (a micro-batch of `run`).
+ */
+export const LOG_EVENTS = {
+  '<job>.started': 'a job run started (runId, parentRunId)',
+  '<job>.completed': 'a job run succeeded (runId, durationMs, result counts)',
+  '<job>.failed': 'a job run failed (runId, durationMs, error code and message)',
+  'metrics.listening': 'the metrics listener of `run` is bound (url)',
+  'metrics.unavailable': 'the metrics listener of `run` could not bind; the run goes on without it',
+  'metrics.scrape.failed': 'a part of a /metrics scrape could not be read (the rest is served)',
+  'runlog.append.failed': 'an entry could not be written to the run log',
+} as const;
+
+/** A stable event code: one of {@link LOG_EVENTS}, with `<job>` filled in. */
+export type LogEvent = string;
+
+/** Secret values (keys, tokens) that must never appear in a log line, even by accident. */
+const secrets = new Set<string>();
+
+/**
+ * Registers a secret value: from now on every log line has it replaced by `[redacted]` before it
+ * is written. For values that structured redaction cannot catch (a key inside a message or SQL).
+ */
+export function registerSecret(value: string): void {
+  if (value.length >= 8) secrets.add(value);
+}
+
+function scrub(line: string): string {
+  let out = line;
+  for (const s of secrets) if (out.includes(s)) out = out.replaceAll(s, '[redacted]');
+  return out;
+}
 
 /** The process-wide root logger. Components take a child with `logger.child({ component })`. */
 export const logger: Logger = pino(
@@ -14,7 +50,25 @@ export const logger: Logger = pino(
     level,
     base: { app: 'medallion' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: ['student_id', '*.student_id', 'key', '*.key', 'secret', '*.secret'], censor: '[redacted]' },
+    redact: {
+      paths: [
+        'student_id',
+        '*.student_id',
+        'key',
+        '*.key',
+        'secret',
+        '*.secret',
+        'token',
+        '*.token',
+        'password',
+        '*.password',
+        'authorization',
+        '*.authorization',
+        '*.headers.authorization',
+      ],
+      censor: '[redacted]',
+    },
+    hooks: { streamWrite: scrub },
   },
   pino.destination({ fd: 2, sync: true }),
 );
@@ -22,5 +76,5 @@ export const logger: Logger = pino(
 /** Prints a human progress line to stderr (not JSON): for interactive commands. */
 export function progress(message: string): void {
   if (process.env.MEDALLION_QUIET === '1') return;
-  process.stderr.write(`${message}\n`);
+  process.stderr.write(`${scrub(message)}\n`);
 }

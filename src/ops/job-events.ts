@@ -3,7 +3,11 @@
  * test, replay, quarantine-retry) and the `run` pipeline itself announces its start and its end to
  * the observers registered here. Metrics, the run log table and OpenLineage subscribe; jobs do not
  * know who listens.
+ *
+ * Every start and end is also written to the structured log with a stable event code
+ * (`<job>.started`, `<job>.completed`, `<job>.failed`; see LOG_EVENTS in src/core/logger.ts).
  */
+import { logger } from '../core/logger.ts';
 
 /** A job run has started. */
 export interface JobStartEvent {
@@ -47,12 +51,24 @@ async function notify(call: (o: JobObserver) => void | Promise<void> | undefined
   }
 }
 
+const log = logger.child({ component: 'jobs' });
+
 /** Tells every observer that a job started. */
 export function emitJobStart(event: JobStartEvent): Promise<void> {
+  log.info(
+    { event: `${event.job}.started`, job: event.job, runId: event.runId, parentRunId: event.parentRunId },
+    `${event.job} started`,
+  );
   return notify((o) => o.onStart?.(event));
 }
 
 /** Tells every observer that a job ended. */
 export function emitJobEnd(event: JobEndEvent): Promise<void> {
+  const fields = { job: event.job, runId: event.runId, parentRunId: event.parentRunId, durationMs: event.durationMs };
+  if (event.status === 'success') {
+    log.info({ event: `${event.job}.completed`, ...fields, result: event.result }, `${event.job} completed`);
+  } else {
+    log.error({ event: `${event.job}.failed`, ...fields, error: event.error }, `${event.job} failed`);
+  }
   return notify((o) => o.onEnd?.(event));
 }

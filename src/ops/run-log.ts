@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DataPaths } from '../config/project.ts';
+import { type DataPaths, REPO_ROOT } from '../config/project.ts';
 import { emitJobEnd, emitJobStart } from './job-events.ts';
 
 /** One job run (or micro-batch) in the run log. */
@@ -18,23 +18,94 @@ export interface RunLogEntry {
   readonly version: string;
 }
 
-const VERSION = '0.1.0';
+let version: string | undefined;
 
-function logFile(paths: DataPaths): string {
+/** Medallion's version (package.json), recorded with every run. */
+export async function medallionVersion(): Promise<string> {
+  if (version === undefined) {
+    try {
+      const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { version?: string };
+      version = pkg.version ?? 'unknown';
+    } catch {
+      version = 'unknown';
+    }
+  }
+  return version;
+}
+
+/** The run log file: one JSON object per line, appended, never rewritten. */
+export function runLogFile(paths: DataPaths): string {
   return join(paths.runLog, 'runs.jsonl');
 }
 
-/** Appends an entry to the run log (JSON lines under the data directory). */
+/**
+ * Appends an entry to the run log (JSON lines under the data directory), as one write. A process
+ * killed in the middle of a write leaves a line without its newline: the next append first ends
+ * that line, so the torn fragment stays a line of its own (readers skip it) and no entry after it
+ * is lost.
+ */
 export async function appendRun(paths: DataPaths, entry: Omit<RunLogEntry, 'version'>): Promise<void> {
   await mkdir(paths.runLog, { recursive: true });
-  await appendFile(logFile(paths), `${JSON.stringify({ ...entry, version: VERSION })}\n`);
+  const line = `${JSON.stringify({ ...entry, version: await medallionVersion() })}\n`;
+  const fh = await open(runLogFile(paths), 'a+');
+  try {
+    const { size } = await fh.stat();
+    let torn = false;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await fh.read(last, 0, 1, size - 1);
+      torn = last[0] !== 0x0a;
+    }
+    await fh.appendFile(torn ? `\n${line}` : line);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Entries appended to the run log after byte `from`, and where the next read starts. */
+export interface RunLogTail {
+  readonly entries: RunLogEntry[];
+  readonly next: number;
+}
+
+/**
+ * Reads the complete lines of the run log from byte `from` on (a line not yet ended by a newline
+ * is left for the next read; lines that do not parse are skipped).
+ */
+export async function readRunsFrom(paths: DataPaths, from: number): Promise<RunLogTail> {
+  let fh: Awaited<ReturnType<typeof open>>;
+  try {
+    fh = await open(runLogFile(paths), 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], next: 0 };
+    throw err;
+  }
+  try {
+    const { size } = await fh.stat();
+    const start = size < from ? 0 : from;
+    if (size === start) return { entries: [], next: start };
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    const end = buf.lastIndexOf(0x0a);
+    if (end < 0) return { entries: [], next: start };
+    const entries: RunLogEntry[] = [];
+    for (const line of buf.subarray(0, end).toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        entries.push(JSON.parse(line) as RunLogEntry);
+      } catch {}
+    }
+    return { entries, next: start + end + 1 };
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Reads the newest `limit` entries of the run log (oldest first). */
 export async function readRuns(paths: DataPaths, limit = 50): Promise<RunLogEntry[]> {
   let text: string;
   try {
-    text = await readFile(logFile(paths), 'utf8');
+    text = await readFile(runLogFile(paths), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;

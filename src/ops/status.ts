@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import type { PipelineProject } from '../config/project.ts';
 import { quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
 import { type EventLayer, layerRelation } from '../refine/layer-tables.ts';
+import { formatQualityReport } from '../quality/format-report.ts';
+import { readQualityReport } from '../quality/quality-store.ts';
+import type { QualityReport } from '../quality/run-checks.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type RunLogEntry, readRuns } from './run-log.ts';
 
@@ -33,6 +36,10 @@ export interface PipelineStatus {
     readonly builtAt: string | null;
   };
   readonly lastRun: RunLogEntry | null;
+  /** The latest data-quality report (`medallion check`, or `run` after a gold build); null before any. */
+  readonly quality: QualityReport | null;
+  /** The newest entries of the run log (jobs and micro-batches), newest last; all of it: `query "select * from ops.runs"`. */
+  readonly recentRuns: readonly RunLogEntry[];
   /** The latest refine batches that processed records (newest last): their late events among others. */
   readonly batches: readonly RefineBatch[];
   readonly datasets: Readonly<Record<string, DatasetStatus>>;
@@ -163,9 +170,19 @@ export async function readStatus(
     late: { rows: ev.late ?? 0 },
     gold: await goldStatus(project),
     lastRun,
+    quality: await readQualityReport(project.paths),
+    recentRuns: runs.slice(-10),
     batches,
     datasets,
   };
+}
+
+/** Records a run-log entry says it handled (ingested, refined, loaded), or null. */
+function runRecords(r: RunLogEntry): number | null {
+  const c = (r.counts ?? {}) as Record<string, unknown>;
+  const events = c['events'] as { records?: unknown } | undefined;
+  const n = c['records'] ?? c['ingested'] ?? events?.records;
+  return typeof n === 'number' ? n : null;
 }
 
 /** A human summary of the status. */
@@ -196,6 +213,16 @@ export function formatStatus(s: PipelineStatus): string {
       );
     }
   }
+  if (s.recentRuns.length > 0) {
+    lines.push('', '  recent runs (all: medallion query "SELECT * FROM ops.runs"):');
+    for (const r of s.recentRuns) {
+      const records = runRecords(r);
+      lines.push(
+        `    ${r.finishedAt}  ${r.job.padEnd(16)} ${r.status.padEnd(7)} ${`${(r.durationMs / 1000).toFixed(1)} s`.padStart(8)}${records === null ? '' : `  ${records.toLocaleString('en-US')} records`}${r.error ? `  ${r.error.code}: ${r.error.message}` : ''}`,
+      );
+    }
+  }
+  if (s.quality) lines.push('', formatQualityReport(s.quality, '  '));
   if (s.lastRun) {
     lines.push(
       '',

@@ -5,7 +5,7 @@ import { sleep } from '../core/sleep.ts';
 import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference } from '../ingest/reference-ingest.ts';
 import { emitJobEnd, emitJobStart } from '../ops/job-events.ts';
-import { appendRun } from '../ops/run-log.ts';
+import { appendRun, loggedRun } from '../ops/run-log.ts';
 import { createEventSource } from '../sources/event-source.ts';
 import type { PipelineContext } from './context.ts';
 import { type BuildStepResult, buildStep, loadStep, refineStep } from './steps.ts';
@@ -38,7 +38,8 @@ export interface CycleResult {
  * loads and builds gold once. Without it, keeps the source connected and runs a cycle every
  * trigger interval: ingest until the source is idle, then refine, load and build when anything new
  * arrived. The warehouse is released between cycles so that readers (the dashboard, `query`) can
- * open it. Every cycle and the whole run are written to the run log.
+ * open it. Every cycle (job `run.cycle`, the parent of its refine, load and build) and the whole
+ * run are written to the run log.
  */
 export async function runPipeline(ctx: PipelineContext, options: RunPipelineOptions): Promise<CycleResult[]> {
   const runId = randomUUID();
@@ -61,7 +62,12 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
         if (options.signal?.aborted && !options.once) break;
         if (ingested.records > 0 || cycle === 1) {
           try {
-            const result = await processCycle(ctx, cycle, ingested.records, runId);
+            const result = await loggedRun(
+              ctx.project.paths,
+              'run.cycle',
+              (cycleRunId) => processCycle(ctx, cycle, ingested.records, cycleRunId),
+              runId,
+            );
             cycles.push(result);
             options.onCycle?.(result);
             log.info(result, 'cycle done');

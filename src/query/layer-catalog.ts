@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
 import type { PipelineProject } from '../config/project.ts';
 import { quoteIdent, quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
+import { runLogFile } from '../ops/run-log.ts';
 import { type EventLayer, layerRelation } from '../refine/layer-tables.ts';
 import type { Storage } from '../storage/storage.ts';
 
 /** A relation `query` can read: its schema-qualified name and what it is. */
 export interface CatalogEntry {
-  readonly schema: 'bronze' | 'silver' | 'quarantine' | 'duplicates' | 'gold';
+  readonly schema: 'bronze' | 'silver' | 'quarantine' | 'duplicates' | 'gold' | 'ops';
   readonly name: string;
-  readonly kind: 'events' | 'reference' | 'model';
+  readonly kind: 'events' | 'reference' | 'model' | 'runlog';
 }
 
 /** A reference to a Delta layer table at a version: `silver."attendance_events@v3"`. */
@@ -36,13 +37,36 @@ async function attachTimeTravel(
   }
 }
 
+/**
+ * `ops.runs`: the run log as a table, one row per job run or micro-batch (`run.cycle`), read from
+ * runs.jsonl. Lines a crashed process left torn are skipped. Columns: run_id, job, parent_run_id,
+ * started_at, finished_at (TIMESTAMPTZ), status, duration_ms, counts (JSON), error_code,
+ * error_message, version.
+ */
+export async function attachRunLog(engine: SqlSession, project: PipelineProject): Promise<boolean> {
+  await engine.exec('CREATE SCHEMA IF NOT EXISTS ops');
+  const file = runLogFile(project.paths);
+  if (!existsSync(file)) return false;
+  const columns = `{runId: 'VARCHAR', job: 'VARCHAR', parentRunId: 'VARCHAR', startedAt: 'VARCHAR', finishedAt: 'VARCHAR', status: 'VARCHAR', durationMs: 'BIGINT', counts: 'JSON', error: 'STRUCT(code VARCHAR, message VARCHAR)', version: 'VARCHAR'}`;
+  await engine.exec(
+    `CREATE OR REPLACE VIEW ops.runs AS
+     SELECT runId AS run_id, job, parentRunId AS parent_run_id,
+            startedAt::TIMESTAMPTZ AS started_at, finishedAt::TIMESTAMPTZ AS finished_at,
+            status, durationMs AS duration_ms, counts, error.code AS error_code, error.message AS error_message,
+            version
+     FROM read_json(${quoteLiteral(file)}, format = 'newline_delimited', columns = ${columns}, ignore_errors = true)
+     WHERE runId IS NOT NULL`,
+  );
+  return true;
+}
+
 /** Name under which the warehouse is attached in a query session. */
 export const WAREHOUSE_ALIAS = 'warehouse';
 
 /**
  * Makes every layer visible as schemas of a query session: `bronze.<dataset>`, `silver.<dataset>`,
  * `quarantine.<dataset>`, `duplicates.<dataset>` as views over the lake's Parquet files, and
- * `gold.<model>` from the warehouse, attached read-only. A dataset with no files yet has no view.
+ * `gold.<model>` from the warehouse, attached read-only, and `ops.runs` (the run log). A dataset with no files yet has no view.
  * Returns what was made visible and, when the warehouse could not be attached, why.
  */
 export async function attachLayers(
@@ -85,6 +109,7 @@ export async function attachLayers(
     entries.push({ schema, name, kind });
   }
   await attachTimeTravel(engine, project, storage, sql);
+  if (await attachRunLog(engine, project)) entries.push({ schema: 'ops', name: 'runs', kind: 'runlog' });
   let goldUnavailable: string | undefined;
   if (existsSync(project.paths.warehouse)) {
     try {

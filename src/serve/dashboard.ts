@@ -10,6 +10,8 @@ import { z } from 'zod';
 import type { PipelineProject } from '../config/project.ts';
 import { asMedallionError, type ErrorCode, MedallionError } from '../core/errors.ts';
 import { logger, progress } from '../core/logger.ts';
+import { createPrometheusMetrics, type PrometheusMetrics } from '../metrics/prometheus-metrics.ts';
+import { resolveBrokers } from '../sources/event-source.ts';
 import { COMPARE_TABLES, readCompare } from './compare-metrics.ts';
 import { EQUITY_TABLES, readEquity } from './equity-metrics.ts';
 import { equityQuery, type Filters, filterQuery, type SchoolMetric, schoolQuery, schoolsQuery } from './filters.ts';
@@ -138,8 +140,9 @@ function createApp(options: {
   token: string | undefined;
   project: PipelineProject;
   watcher: GoldWatcher;
+  metrics: PrometheusMetrics;
 }): Hono {
-  const { reader, assets, minGroupSize, token, project, watcher } = options;
+  const { reader, assets, minGroupSize, token, project, watcher, metrics } = options;
   const pipelineFacts = new PipelineFacts(project);
   const app = new Hono();
 
@@ -366,6 +369,14 @@ function createApp(options: {
     return c.json({ status: 'ok', gold });
   });
 
+  // Prometheus scrapes: the same values as `status --json` (behind the token, when there is one).
+  app.get('/metrics', async (c) => {
+    const text = await metrics.render();
+    c.header('Content-Type', metrics.contentType);
+    c.header('Cache-Control', 'no-store');
+    return c.body(text);
+  });
+
   app.all('/api/*', (c) => {
     const err = new MedallionError('MDL_USAGE', `No API endpoint ${c.req.method} ${new URL(c.req.url).pathname}.`, {
       hint: 'See src/serve/README.md for the endpoints.',
@@ -425,6 +436,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const reader = new GoldReader(warehousePath, { cacheSize: options.cacheSize });
   const token = options.token ?? (process.env.MEDALLION_SERVE_TOKEN || undefined);
   const watcher = new GoldWatcher(project, warehousePath, options.watchIntervalMs);
+  const metrics = createPrometheusMetrics({ project, brokers: resolveBrokers() });
   if (!isLoopback(host) && !token) {
     const warning = `WARNING: the dashboard is bound to ${host}, beyond this machine, WITHOUT an access token: anyone who can reach this address can read it. Pass --token (or set MEDALLION_SERVE_TOKEN).`;
     log.warn({ host }, warning);
@@ -438,6 +450,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     token,
     project,
     watcher,
+    metrics,
   });
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   await new Promise<void>((resolve, reject) => {
@@ -470,6 +483,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     close() {
       closing ??= new Promise<void>((resolve) => {
         watcher.close();
+        metrics.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }).then(() => reader.close());

@@ -1,6 +1,10 @@
+import { logger, progress } from '../../core/logger.ts';
+import { DEFAULT_METRICS_PORT, type MetricsServer, startMetricsServer } from '../../metrics/metrics-server.ts';
+import type { PipelineContext } from '../../pipeline/context.ts';
 import { runPipeline } from '../../pipeline/run-pipeline.ts';
 import { buildStep } from '../../pipeline/steps.ts';
-import type { Command } from '../command.ts';
+import { resolveBrokers } from '../../sources/event-source.ts';
+import { type Command, intOption, type OptionValues } from '../command.ts';
 import { printJson, shutdownSignal, withContext } from '../context-options.ts';
 
 const kafkaOption = {
@@ -10,25 +14,69 @@ const kafkaOption = {
     'Kafka bootstrap brokers host:port[,host:port] (default: $MEDALLION_KAFKA_BROKERS; without either, the landing directory).',
 } as const;
 
+/**
+ * The metrics listener of `run`, unless `--no-metrics`: on --metrics-port, else
+ * $MEDALLION_METRICS_PORT, else 9464. A port that cannot be bound is reported and the run goes on.
+ */
+async function runMetrics(ctx: PipelineContext, values: OptionValues): Promise<MetricsServer | undefined> {
+  if (values['no-metrics']) return undefined;
+  const fromEnv = process.env.MEDALLION_METRICS_PORT;
+  const port =
+    intOption(values, 'metrics-port', 0) ??
+    (fromEnv ? intOption({ 'metrics-port': fromEnv }, 'metrics-port', 0) : undefined) ??
+    DEFAULT_METRICS_PORT;
+  try {
+    const server = await startMetricsServer({
+      project: ctx.project,
+      port,
+      brokers: resolveBrokers(values['kafka'] as string | undefined),
+    });
+    progress(`run: metrics at ${server.url}`);
+    return server;
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'the port is in use' : (err as Error).message;
+    logger.warn({ event: 'metrics.unavailable', port, err: why }, 'metrics listener not started');
+    progress(`run: no metrics listener on 127.0.0.1:${port} (${why}); pass --metrics-port P or --no-metrics`);
+    return undefined;
+  }
+}
+
 /** `medallion run`. */
 export const runCommand: Command = {
   name: 'run',
   summary:
     'Run the whole pipeline: ingest → refine → load → build. With --once, process what is available now and exit; otherwise run micro-batches every run.triggerIntervalMs until Ctrl-C.',
-  usage: 'run [--once] [--kafka BROKERS] [--json]',
+  usage: 'run [--once] [--kafka BROKERS] [--metrics-port P | --no-metrics] [--json]',
+  details:
+    'While it runs, Prometheus metrics are served at http://127.0.0.1:<port>/metrics (loopback only): rows per layer, quarantine by rule, duplicates, late events, Kafka consumer lag, job and micro-batch durations, gold build times and tests, freshness, last success per job. If the port is taken the run goes on without them.',
   options: {
     once: {
       type: 'boolean',
       description: 'Process everything available now, then exit (exit 1 if a gold test fails).',
     },
     kafka: kafkaOption,
+    'metrics-port': {
+      type: 'string',
+      placeholder: 'P',
+      description: `Port of the metrics listener on 127.0.0.1 (default: $MEDALLION_METRICS_PORT, else ${DEFAULT_METRICS_PORT}; 0 picks a free one).`,
+    },
+    'no-metrics': { type: 'boolean', description: 'Do not serve /metrics while running.' },
     json: { type: 'boolean', description: 'Print the cycles as JSON on stdout.' },
   },
   async run(values) {
     const signal = shutdownSignal();
-    const cycles = await withContext(values, (ctx) =>
-      runPipeline(ctx, { once: Boolean(values['once']), kafka: values['kafka'] as string | undefined, signal }),
-    );
+    const cycles = await withContext(values, async (ctx) => {
+      const metrics = await runMetrics(ctx, values);
+      try {
+        return await runPipeline(ctx, {
+          once: Boolean(values['once']),
+          kafka: values['kafka'] as string | undefined,
+          signal,
+        });
+      } finally {
+        await metrics?.close();
+      }
+    });
     if (values['json']) printJson(cycles);
     return 0;
   },

@@ -45,7 +45,7 @@ export const serveCommand: Command = {
   summary: 'Serve the dashboard, fed only by gold (the warehouse opened read-only), until Ctrl-C.',
   usage: 'serve [--port P] [--host HOST] [--token T]',
   details:
-    'Pages: Now, Equity, Schools, Streaming vs batch, Trends, Pipeline; open pages update when a new gold build lands. Binding to an address other than 127.0.0.1 without a token prints a warning.',
+    'Pages: Now, Equity, Schools, Streaming vs batch, Trends, Pipeline; open pages update when a new gold build lands. Prometheus metrics at /metrics on the same server (behind the token when there is one; Kafka lag when $MEDALLION_KAFKA_BROKERS is set). Binding to an address other than 127.0.0.1 without a token prints a warning.',
   options: { port: portOption, host: hostOption, token: tokenOption },
   async run(values) {
     const project = loadProject({
