@@ -15,6 +15,7 @@ const REGISTRY: readonly { readonly name: string; load(): Promise<Command> }[] =
   { name: 'load', load: async () => (await import('./commands/layer-commands.ts')).loadCommand },
   { name: 'build', load: async () => (await import('./commands/pipeline-commands.ts')).buildCommand },
   { name: 'test', load: async () => (await import('./commands/pipeline-commands.ts')).testCommand },
+  { name: 'check', load: async () => (await import('./commands/check-command.ts')).checkCommand },
   { name: 'run', load: async () => (await import('./commands/pipeline-commands.ts')).runCommand },
   { name: 'replay', load: async () => (await import('./commands/replay-command.ts')).replayCommand },
   { name: 'dbt', load: async () => (await import('./commands/dbt-command.ts')).dbtCommand },

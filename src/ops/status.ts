@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PipelineProject } from '../config/project.ts';
 import { quoteLiteral, type SqlSession } from '../engine/duckdb.ts';
-import { type EventLayer, layerRelation } from '../refine/layer-tables.ts';
 import { formatQualityReport } from '../quality/format-report.ts';
 import { readQualityReport } from '../quality/quality-store.ts';
 import type { QualityReport } from '../quality/run-checks.ts';
+import { type EventLayer, layerRelation } from '../refine/layer-tables.ts';
 import type { Storage } from '../storage/storage.ts';
 import { type RunLogEntry, readRuns } from './run-log.ts';
 

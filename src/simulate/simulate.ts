@@ -31,6 +31,13 @@ export interface SimulateOptions {
    * same schools whatever the seed (chosen by a hash of the DBN). Default 0: every event is version 1.
    */
   readonly schemaV2?: number;
+  /**
+   * Borough letter (M, X, K, Q or R) whose schools stop sending from `dropFrom` on: a volume drop,
+   * for exercising the volume checks. Days before `dropFrom` are exactly those of a run without it.
+   */
+  readonly dropBorough?: string;
+  /** First day (YYYY-MM-DD) without events of `dropBorough` (default: the first simulated day). */
+  readonly dropFrom?: string;
   /** Called after each simulated day has been written to the sink. */
   readonly onProgress?: (progress: SimulateProgress) => void;
 }
@@ -121,6 +128,21 @@ function checkOptions(o: SimulateOptions): void {
       `--schema-v2 ${o.schemaV2} is not a share in [0, 1].`,
       'Give the share of schools sending version 2, e.g. --schema-v2 0.5.',
     );
+  }
+  if (o.dropBorough !== undefined && !/^[MXKQR]$/.test(o.dropBorough)) {
+    throw usage(
+      `--drop-borough ${o.dropBorough} is not a borough letter.`,
+      'Give one of M (Manhattan), X (Bronx), K (Brooklyn), Q (Queens), R (Staten Island).',
+    );
+  }
+  if (o.dropFrom !== undefined && (!/^\d{4}-\d{2}-\d{2}$/.test(o.dropFrom) || Number.isNaN(Date.parse(o.dropFrom)))) {
+    throw usage(
+      `--drop-from ${o.dropFrom} is not a date.`,
+      'Give the first day without the borough, e.g. --drop-from 2018-10-29.',
+    );
+  }
+  if (o.dropFrom !== undefined && o.dropBorough === undefined) {
+    throw usage('--drop-from needs --drop-borough.', 'Name the borough that stops sending, e.g. --drop-borough X.');
   }
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) {
     throw usage(`--seed ${o.seed} is not a whole number.`, 'Give an integer seed, e.g. --seed 7.');
@@ -285,6 +307,7 @@ export async function simulate(
   const extraIds = new EventIds(seedWord(seed, `extra-id/${runKey}`));
   const { studentSchool } = plan;
   const dbns = plan.schools.map((s) => s.dbn);
+  const dropped = Uint8Array.from(plan.schools, (s) => (s.dbn[2] === options.dropBorough ? 1 : 0));
 
   const newest = new Float64Array(partitions).fill(Number.NEGATIVE_INFINITY);
   const byStatus = [0, 0, 0, 0];
@@ -300,7 +323,10 @@ export async function simulate(
 
   for (let d = 0; d < calendar.length; d++) {
     const day: SchoolDay = calendar[d]!;
-    const students = volume.selection.slice(0, volume.perDay[d]!).sort();
+    let students = volume.selection.slice(0, volume.perDay[d]!).sort();
+    if (options.dropBorough !== undefined && day.date >= (options.dropFrom ?? '')) {
+      students = students.filter((g) => dropped[studentSchool[g]!] === 0);
+    }
     const rng = new SeededRandom(seed, `faults/${day.date}/${runKey}`);
     const seq = buildDaySequence(ctx, day, students, faultsOfDay(volume, d), rng);
     const { sequence, second, status, partition } = seq;

@@ -12,7 +12,7 @@ export const simulateCommand: Command = {
   summary:
     'Simulate NYC school attendance events (one per enrolled student per school day, calibrated on the real reference files) into the landing directory or Kafka.',
   usage:
-    'simulate [--events N | --days N] [--sample F] [--faults default|none|SPEC] [--kafka BROKERS] [--seed S] [--json]',
+    'simulate [--events N | --days N] [--sample F] [--faults default|none|SPEC] [--kafka BROKERS] [--seed S] [--drop-borough B [--drop-from DATE]] [--json]',
   details:
     'Without --events or --days: one school day of every student of every open school.\n' +
     'SPEC sets fault rates, e.g. --faults duplicate=0.01,late=0.002 (kinds: duplicate, late, outOfOrder, malformed, invalid, unknownSchool).\n' +
@@ -51,6 +51,17 @@ export const simulateCommand: Command = {
       placeholder: 'YYYY-MM-DD',
       description: 'First school day (default: simulate.startDate).',
     },
+    'drop-borough': {
+      type: 'string',
+      placeholder: 'B',
+      description:
+        'Schools of borough B (M, X, K, Q or R) send nothing from --drop-from on (a volume drop; with --events, fewer records).',
+    },
+    'drop-from': {
+      type: 'string',
+      placeholder: 'YYYY-MM-DD',
+      description: 'First day without the events of --drop-borough (default: the first day).',
+    },
     json: { type: 'boolean', description: 'Print the ground truth as JSON on stdout.' },
   },
   async run(values) {
@@ -78,6 +89,8 @@ export const simulateCommand: Command = {
           schemaV2: values['schema-v2'] === undefined ? undefined : Number(values['schema-v2']),
           seed: seedText !== undefined ? Number(seedText) : undefined,
           startDate: values['start-date'] as string | undefined,
+          dropBorough: (values['drop-borough'] as string | undefined)?.toUpperCase(),
+          dropFrom: values['drop-from'] as string | undefined,
           faults: values['faults'] === undefined ? 'default' : parseFaultSpec(values['faults'] as string),
           onProgress: (p) =>
             progress(
