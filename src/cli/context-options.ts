@@ -7,9 +7,18 @@ export async function withContext<T>(values: OptionValues, fn: (ctx: PipelineCon
     projectDir: values['project'] as string | undefined,
     dataDir: values['data-dir'] as string | undefined,
   });
+  const { attachLineage } = await import('../lineage/lineage-observer.ts');
+  let lineage: Awaited<ReturnType<typeof attachLineage>>;
+  try {
+    lineage = attachLineage(ctx);
+  } catch (err) {
+    await ctx.close();
+    throw err;
+  }
   try {
     return await fn(ctx);
   } finally {
+    await lineage?.close();
     await ctx.close();
   }
 }

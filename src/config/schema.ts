@@ -126,6 +126,52 @@ const runSchema = z.strictObject({
     .describe('Pause between micro-batches of `medallion run` (continuous mode).'),
 });
 
+const lineageSchema = z.strictObject({
+  enabled: z
+    .boolean()
+    .default(true)
+    .describe('Emit OpenLineage run events for every job run, gold model and gold test.'),
+  transport: z
+    .enum(['file', 'http'])
+    .default('file')
+    .describe(
+      '`file`: JSON lines under the data directory (lineage/events.jsonl); `http`: POST each event to `url` (Marquez).',
+    ),
+  url: z
+    .url()
+    .optional()
+    .describe(
+      'Base URL of the lineage API for the `http` transport (events go to {url}/api/v1/lineage, e.g. http://127.0.0.1:5000).',
+    ),
+  apiKeyEnv: z
+    .string()
+    .optional()
+    .describe('Environment variable holding a bearer token sent with `http` events (never written in the config).'),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(5000)
+    .describe('Timeout of one `http` POST; a failed POST is logged, never fails the job.'),
+  namespace: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Namespace of Medallion's jobs in lineage events (default: the pipeline name)."),
+  columnMetrics: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Add null counts per column (one aggregate query per loaded or built table) to the dataQualityMetrics facets.',
+    ),
+  columnLineage: z
+    .enum(['sources', 'direct'])
+    .default('sources')
+    .describe(
+      "Column lineage of gold models: `sources` follows columns through staging views and upstream models to the warehouse's silver and reference tables; `direct` names only the relations the model reads.",
+    ),
+});
+
 export const pipelineConfigSchema = z.strictObject({
   name: z
     .string()
@@ -139,8 +185,10 @@ export const pipelineConfigSchema = z.strictObject({
   gold: goldSchema.prefault({}),
   serve: serveSchema.prefault({}),
   run: runSchema.prefault({}),
+  lineage: lineageSchema.prefault({}),
 });
 
 export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
 export type ReferenceDatasetConfig = z.infer<typeof referenceSchema>;
 export type FaultRates = z.infer<typeof faultsSchema>;
+export type LineageConfig = z.infer<typeof lineageSchema>;

@@ -38,6 +38,8 @@ export interface DbtRunOptions {
   readonly warehouse?: Warehouse;
   /** Progress lines (dbt's log lines); default: stderr. */
   readonly onEvent?: (line: string) => void;
+  /** Hears every node start and end (in addition to observers registered with `addDbtNodeObserver`). */
+  readonly nodeObserver?: DbtNodeObserver;
 }
 
 /** Per-node status: models and snapshots `success`/`error`/`skipped`; tests `pass`/`fail`/`warn`/`error`/`skipped`. */
@@ -80,4 +82,49 @@ export interface DbtRunResult {
   readonly listed: readonly string[];
   /** Things noticed while loading the project that the user should know (unsupported seeds …). */
   readonly notes: readonly string[];
+}
+
+/** A relation a node reads (a ref'd node or a source) with its columns as the warehouse knows them. */
+export interface DbtNodeInput {
+  readonly uniqueId: string;
+  readonly resourceType: 'model' | 'seed' | 'snapshot' | 'test' | 'source';
+  readonly schema: string;
+  readonly identifier: string;
+  readonly columns?: readonly { readonly name: string; readonly type: string }[];
+}
+
+/** What observers learn about a gold node when it starts. */
+export interface DbtNodeStartEvent {
+  readonly invocationId: string;
+  readonly command: DbtCommand;
+  readonly uniqueId: string;
+  readonly name: string;
+  readonly resourceType: 'model' | 'seed' | 'snapshot' | 'test';
+  /** `table`, `view`, `incremental`, `ephemeral`… (models); undefined for tests. */
+  readonly materialized?: string;
+  /** Where the node builds (`schema.identifier`); undefined for tests. */
+  readonly relation?: { readonly schema: string; readonly identifier: string };
+  readonly description: string;
+  readonly originalFilePath: string;
+  /** What the node reads, in dependency order. */
+  readonly inputs: readonly DbtNodeInput[];
+  /** For generic tests: the test's name, column and the node it is attached to. */
+  readonly test?: { readonly name: string; readonly column: string | null; readonly attachedTo: string };
+  readonly startedAt: Date;
+}
+
+/** What observers learn about a gold node when it ends. */
+export interface DbtNodeEndEvent extends DbtNodeStartEvent {
+  readonly result: DbtNodeResult;
+  /** The SQL the node ran (compiled), when it compiled. */
+  readonly compiledSql?: string;
+  /** The built relation's columns (models, snapshots, seeds that succeeded). */
+  readonly columns?: readonly { readonly name: string; readonly type: string }[];
+  readonly completedAt: Date;
+}
+
+/** Hears gold nodes start and end (see `addDbtNodeObserver`). Errors it throws are reported, never fail the node. */
+export interface DbtNodeObserver {
+  onNodeStart?(event: DbtNodeStartEvent): void | Promise<void>;
+  onNodeEnd?(event: DbtNodeEndEvent): void | Promise<void>;
 }

@@ -17,7 +17,14 @@ import { JinjaEngine } from '../jinja/jinja-engine.ts';
 import { readDbtProject } from '../project/dbt-project.ts';
 import { loadTarget } from '../project/profiles.ts';
 import { listProjectFiles, readText } from '../project/project-files.ts';
-import type { DbtNodeResult, DbtRunOptions, DbtRunResult, DbtTotals } from '../types.ts';
+import type {
+  DbtNodeInput,
+  DbtNodeResult,
+  DbtNodeStartEvent,
+  DbtRunOptions,
+  DbtRunResult,
+  DbtTotals,
+} from '../types.ts';
 import {
   type ExecutedNode,
   type OperationRun,
@@ -27,6 +34,7 @@ import {
   writeRunSql,
 } from './artifacts.ts';
 import { sourceFreshness } from './freshness.ts';
+import { notifyNode } from './node-events.ts';
 import { compileNodeWithQueries, isIncrementalRun, materialize, type Outcome, runTest } from './node-runner.ts';
 import { countsPhrase, progressLine, seconds } from './progress-lines.ts';
 
@@ -290,6 +298,43 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
     const skipped = new Map<string, string>();
     const total = order.length;
     let index = 0;
+    const nodeStartEvent = (node: DbtNode, startedAt: Date): DbtNodeStartEvent => {
+      const inputs: DbtNodeInput[] = [];
+      for (const p of node.dependsOn.nodes) {
+        const parent = manifest.nodes.get(p) ?? manifest.sources.get(p);
+        const rel = parent?.relation;
+        if (!parent || !rel) continue;
+        inputs.push({
+          uniqueId: p,
+          resourceType: parent.resourceType,
+          schema: rel.schema,
+          identifier: rel.identifier,
+          columns: catalog?.get(rel.schema, rel.identifier)?.columns,
+        });
+      }
+      const meta = node.testMetadata;
+      return {
+        invocationId,
+        command: options.command,
+        uniqueId: node.uniqueId,
+        name: node.name,
+        resourceType: node.resourceType as DbtNodeStartEvent['resourceType'],
+        materialized: node.resourceType === 'test' ? undefined : String(node.config['materialized'] ?? ''),
+        relation: node.relation ? { schema: node.relation.schema, identifier: node.relation.identifier } : undefined,
+        description: node.description,
+        originalFilePath: node.originalFilePath,
+        inputs,
+        test:
+          node.resourceType === 'test'
+            ? {
+                name: meta?.name ?? node.name,
+                column: meta?.columnName ?? null,
+                attachedTo: meta?.attachedTo ?? node.dependsOn.nodes[0] ?? '',
+              }
+            : undefined,
+        startedAt,
+      };
+    };
     const runOne = async (id: string, adapter: WarehouseAdapter | undefined): Promise<void> => {
       const nodeIndex = ++index;
       const node = manifest.nodes.get(id)!;
@@ -324,6 +369,8 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         return;
       }
       if (options.command !== 'compile') emit(progressLine(nodeIndex, total, `START ${describe(node)}`, 'RUN'));
+      const observed = options.command === 'compile' ? undefined : nodeStartEvent(node, startedAt);
+      if (observed) await notifyNode(options.nodeObserver, (o) => o.onNodeStart?.(observed));
       let sql: string | undefined;
       let outcome: Outcome;
       try {
@@ -374,6 +421,18 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         relationName: node.relation?.render(),
       });
       if (options.command !== 'compile') emit(resultLine(nodeIndex, total, node, outcome, elapsed));
+      if (observed) {
+        const built = node.relation ? catalog?.get(node.relation.schema, node.relation.identifier) : undefined;
+        await notifyNode(options.nodeObserver, (o) =>
+          o.onNodeEnd?.({
+            ...observed,
+            result,
+            compiledSql: sql,
+            columns: node.resourceType !== 'test' && outcome.status === 'success' ? built?.columns : undefined,
+            completedAt: new Date(),
+          }),
+        );
+      }
       const blocking = outcome.status === 'error' || outcome.status === 'fail';
       if (blocking && options.command !== 'test') {
         for (const d of graph.descendants(id))
