@@ -6,6 +6,7 @@ import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference } from '../ingest/reference-ingest.ts';
 import { emitJobEnd, emitJobStart } from '../ops/job-events.ts';
 import { appendRun, loggedRun } from '../ops/run-log.ts';
+import { type CheckStepResult, checkStep } from '../quality/check-step.ts';
 import { createEventSource } from '../sources/event-source.ts';
 import type { PipelineContext } from './context.ts';
 import { type BuildStepResult, buildStep, loadStep, refineStep } from './steps.ts';
@@ -31,6 +32,8 @@ export interface CycleResult {
     readonly late: number;
   };
   readonly build: BuildStepResult | null;
+  /** The data-quality checks run after the build (a failing check fails the cycle instead). */
+  readonly quality?: CheckStepResult;
 }
 
 /**
@@ -124,6 +127,7 @@ async function processCycle(
   try {
     await loadStep(ctx, runId);
     const build = await buildStep(ctx, { command: 'build' }, runId);
+    const quality = (await checkStep(ctx, {}, runId)).summary;
     return {
       cycle,
       ingested,
@@ -134,6 +138,7 @@ async function processCycle(
         late: refined.late,
       },
       build,
+      quality,
     };
   } finally {
     await ctx.releaseWarehouse();

@@ -52,7 +52,7 @@ export const runCommand: Command = {
   options: {
     once: {
       type: 'boolean',
-      description: 'Process everything available now, then exit (exit 1 if a gold test fails).',
+      description: 'Process everything available now, then exit (exit 1 if a gold test or a data-quality check fails).',
     },
     kafka: kafkaOption,
     'metrics-port': {
