@@ -6,10 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { MedallionError } from '../../../src/core/errors.ts';
 import { attachLineage } from '../../../src/lineage/lineage-observer.ts';
 import type { RunEvent } from '../../../src/lineage/run-event.ts';
 import { FileTransport, HttpTransport, type LineageTransport, lineageFile } from '../../../src/lineage/transport.ts';
-import { readRuns } from '../../../src/ops/run-log.ts';
+import { loggedRun, readRuns } from '../../../src/ops/run-log.ts';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.ts';
 import { buildStep, ingestStep } from '../../../src/pipeline/steps.ts';
 import { simulateToLanding } from '../../../src/simulate/index.ts';
@@ -272,4 +273,36 @@ test('the HTTP transport POSTs the same events to {url}/api/v1/lineage as JSON',
     posted.map((p) => p.body),
     events,
   );
+});
+
+test('a failed job ends with a FAIL event that carries the error message facet, and validates', async () => {
+  const { ctx, cleanup: done } = await tempContext();
+  const sent: RunEvent[] = [];
+  const lineage = attachLineage(ctx, {
+    transport: { send: async (e) => void sent.push(e), close: async () => {} },
+  })!;
+  try {
+    await assert.rejects(
+      loggedRun(ctx.project.paths, 'load', async () => {
+        throw new MedallionError('MDL_WAREHOUSE_LOCKED', 'the warehouse is locked.', { hint: 'Retry.' });
+      }),
+    );
+  } finally {
+    await lineage.close();
+    await done();
+  }
+  assert.deepEqual(
+    sent.map((e) => [e.job.name, e.eventType]),
+    [
+      ['load', 'START'],
+      ['load', 'FAIL'],
+    ],
+  );
+  const fail = sent[1]!;
+  assert.equal(fail.run.facets?.['errorMessage']?.['message'], 'MDL_WAREHOUSE_LOCKED: the warehouse is locked.');
+  const ajv = openLineageAjv();
+  const core = ajv.getSchema('https://openlineage.io/spec/2-0-2/OpenLineage.json')!;
+  assert.ok(core(fail), ajv.errorsText(core.errors));
+  const facetSchema = ajv.getSchema(String(fail.run.facets?.['errorMessage']?.['_schemaURL']))!;
+  assert.ok(facetSchema(fail.run.facets?.['errorMessage']), ajv.errorsText(facetSchema.errors));
 });
