@@ -17,7 +17,9 @@ const level = process.env.MEDALLION_LOG_LEVEL ?? 'warn';
 export const LOG_EVENTS = {
   '<job>.started': 'a job run started (runId, parentRunId)',
   '<job>.completed': 'a job run succeeded (runId, durationMs, result counts)',
-  '<job>.failed': 'a job run failed (runId, durationMs, error code and message)',
+  '<job>.failed':
+    'a job run failed (runId, durationMs, error code and message); at level info, as the command reports the failure itself',
+  'run.cycle.retrying': 'a micro-batch of continuous `run` failed and will be tried again (error code)',
   'metrics.listening': 'the metrics listener of `run` is bound (url)',
   'metrics.unavailable': 'the metrics listener of `run` could not bind; the run goes on without it',
   'metrics.scrape.failed': 'a part of a /metrics scrape could not be read (the rest is served)',
@@ -36,6 +38,12 @@ const secrets = new Set<string>();
  */
 export function registerSecret(value: string): void {
   if (value.length >= 8) secrets.add(value);
+}
+
+// Secrets handed over in the environment: the pseudonymization key, the dashboard token, any
+// MEDALLION_* variable named like a key, token, secret or password.
+for (const [name, value] of Object.entries(process.env)) {
+  if (value && /^MEDALLION_.*(KEY|TOKEN|SECRET|PASSWORD)/.test(name)) registerSecret(value);
 }
 
 function scrub(line: string): string {

@@ -68,7 +68,9 @@ export function emitJobEnd(event: JobEndEvent): Promise<void> {
   if (event.status === 'success') {
     log.info({ event: `${event.job}.completed`, ...fields, result: event.result }, `${event.job} completed`);
   } else {
-    log.error({ event: `${event.job}.failed`, ...fields, error: event.error }, `${event.job} failed`);
+    // At info, like the rest of the lifecycle: the command that ran the job reports its failure
+    // itself (one line on stderr; `run` logs a failed micro-batch at error).
+    log.info({ event: `${event.job}.failed`, ...fields, error: event.error }, `${event.job} failed`);
   }
   return notify((o) => o.onEnd?.(event));
 }

@@ -73,14 +73,13 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
             );
             cycles.push(result);
             options.onCycle?.(result);
-            log.info(result, 'cycle done');
           } catch (err) {
             if (options.once) throw err;
             const e = asMedallionError(err);
             progress(
               `run: cycle ${cycle} failed, next try in ${ctx.project.config.run.triggerIntervalMs} ms: ${e.toUserLine()}`,
             );
-            log.error({ code: e.code, err: e.message }, 'cycle failed');
+            log.error({ event: 'run.cycle.retrying', code: e.code, err: e.message }, 'cycle failed');
           }
         }
         if (options.once) break;

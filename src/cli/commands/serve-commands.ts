@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadProject } from '../../config/project.ts';
 import { MedallionError } from '../../core/errors.ts';
-import { progress } from '../../core/logger.ts';
+import { progress, registerSecret } from '../../core/logger.ts';
 import { readStatus } from '../../ops/status.ts';
 import { runPipeline } from '../../pipeline/run-pipeline.ts';
 import { startDashboard } from '../../serve/dashboard.ts';
@@ -54,6 +54,7 @@ export const serveCommand: Command = {
     });
     const signal = shutdownSignal();
     const token = (values['token'] as string | undefined) ?? (process.env.MEDALLION_SERVE_TOKEN || undefined);
+    if (token) registerSecret(token);
     const dashboard = await startDashboard({
       project,
       port: intOption(values, 'port', 0),
