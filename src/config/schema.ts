@@ -162,7 +162,7 @@ const lineageSchema = z.strictObject({
     .boolean()
     .default(true)
     .describe(
-      'Add null counts per column (one aggregate query per loaded or built table) to the dataQualityMetrics facets.',
+      'Add null counts per column of the warehouse tables `load` writes (one aggregate per table) to their dataQualityMetrics facets.',
     ),
   columnLineage: z
     .enum(['sources', 'direct'])
