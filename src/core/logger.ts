@@ -23,7 +23,6 @@ export const LOG_EVENTS = {
   'metrics.listening': 'the metrics listener of `run` is bound (url)',
   'metrics.unavailable': 'the metrics listener of `run` could not bind; the run goes on without it',
   'metrics.scrape.failed': 'a part of a /metrics scrape could not be read (the rest is served)',
-  'runlog.append.failed': 'an entry could not be written to the run log',
 } as const;
 
 /** A stable event code: one of {@link LOG_EVENTS}, with `<job>` filled in. */

@@ -8,7 +8,7 @@ export const queryCommand: Command = {
   summary: 'Run one read-only SQL query (DuckDB dialect) over every layer.',
   usage: 'query "<sql>" [--json]',
   details:
-    'Schemas: bronze.<dataset>, silver.<dataset>, quarantine.<dataset>, duplicates.<dataset> (lake files) and gold.<model> (warehouse).\nExample: medallion query "SELECT borough, avg(attendance_rate) FROM gold.fact_event_metrics JOIN gold.dim_school USING (dbn) GROUP BY 1"',
+    'Schemas: bronze.<dataset>, silver.<dataset>, quarantine.<dataset>, duplicates.<dataset> (lake files), gold.<model> (warehouse) and ops.runs (the run log: one row per job run and micro-batch).\nExample: medallion query "SELECT borough, avg(attendance_rate) FROM gold.fact_event_metrics JOIN gold.dim_school USING (dbn) GROUP BY 1"',
   options: { json: { type: 'boolean', description: 'Print an array of row objects as JSON on stdout.' } },
   positionals: { min: 1, max: 1, name: 'sql' },
   async run(values, positionals) {

@@ -6,7 +6,7 @@ import { printJson, withContext } from '../context-options.ts';
 export const statusCommand: Command = {
   name: 'status',
   summary:
-    'Show row counts per layer (bronze, silver, quarantine, duplicates, late), gold models and test results, and the last run.',
+    'Show row counts per layer (bronze, silver, quarantine, duplicates, late), gold models and test results, the latest refine batches, the recent runs (all of them: query "SELECT * FROM ops.runs") and the last run.',
   usage: 'status [--json]',
   options: {
     json: { type: 'boolean', description: 'Print the status as JSON on stdout (the documented status contract).' },
