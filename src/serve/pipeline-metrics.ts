@@ -5,6 +5,8 @@ import { logger } from '../core/logger.ts';
 import { openDuckDb, quoteIdent } from '../engine/duckdb.ts';
 import { type RunLogEntry, readRuns } from '../ops/run-log.ts';
 import { readStatus } from '../ops/status.ts';
+import { qualityFiles, readQualityReport } from '../quality/quality-store.ts';
+import type { QualityReport } from '../quality/run-checks.ts';
 import { LocalStorage } from '../storage/local/local-storage.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 
@@ -57,6 +59,8 @@ export interface PipelineMetrics {
     readonly results: readonly TestRow[];
   };
   readonly lineage: { readonly nodes: readonly LineageNode[]; readonly edges: readonly (readonly [string, string])[] };
+  /** The latest data-quality report (quality/latest.json), or null before any check ran. */
+  readonly quality: QualityReport | null;
 }
 
 const log = logger.child({ component: 'serve' });
@@ -164,8 +168,9 @@ export async function readGoldRowCounts(wh: Warehouse): Promise<{ table: string;
 
 /**
  * Reads what the Pipeline page shows that lives outside gold: the run log, the lake's row counts
- * (through `medallion status`'s reader), and the gold build's run_results.json and manifest.json.
- * Cached by the run log's and the build results' modification times.
+ * (through `medallion status`'s reader), the gold build's run_results.json and manifest.json, and
+ * the latest data-quality report. Cached by the run log's, the build results' and the report's
+ * modification times.
  */
 export class PipelineFacts {
   readonly #project: PipelineProject;
@@ -179,11 +184,12 @@ export class PipelineFacts {
   async read(): Promise<Omit<PipelineMetrics, 'gold'>> {
     const paths = this.#project.paths;
     const stamps = await Promise.all(
-      [join(paths.runLog, 'runs.jsonl'), join(paths.goldTarget, 'run_results.json')].map((p) =>
-        stat(p).then(
-          (s) => `${s.size}:${s.mtimeMs}`,
-          () => '-',
-        ),
+      [join(paths.runLog, 'runs.jsonl'), join(paths.goldTarget, 'run_results.json'), qualityFiles(paths).latest].map(
+        (p) =>
+          stat(p).then(
+            (s) => `${s.size}:${s.mtimeMs}`,
+            () => '-',
+          ),
       ),
     );
     const stamp = stamps.join('|');
@@ -248,6 +254,7 @@ export class PipelineFacts {
         })),
       },
       lineage: lineageOf(manifest),
+      quality: status ? status.quality : await readQualityReport(project.paths).catch(() => null),
     };
   }
 }

@@ -101,7 +101,7 @@ const PAGES = {
   },
   '/pipeline': {
     title: 'Pipeline health',
-    lede: 'Last runs, rows per layer, quarantine by rule, late and duplicate events, gold tests and lineage.',
+    lede: 'Last runs, rows per layer, quarantine by rule, late and duplicate events, data-quality checks, gold tests and lineage.',
     filters: [],
     api: '/api/pipeline',
     render: renderPipeline,
@@ -932,6 +932,7 @@ function renderPipeline(d) {
       },
     });
   }
+  renderQuality(d.quality);
   const runColumns = [
     { key: 'job', label: 'Job' },
     { key: 'status', label: 'Status', format: (v) => (v === 'success' ? 'success' : 'FAILED') },
@@ -976,6 +977,47 @@ function renderPipeline(d) {
           table('Gold tests', testColumns, tests, 'No test results yet.'),
         ),
       ],
+    }),
+  );
+}
+
+const CHECK_ORDER = ['fail', 'error', 'warn', 'pass', 'skip'];
+
+/** A check's headline figure in its unit: an age for freshness, a share for the others. */
+function checkFigure(v, r) {
+  if (v === null || v === undefined) return '—';
+  if (r.unit === 'seconds') return formatDuration(v);
+  if (r.type === 'drift') return `${(100 * v).toFixed(1)} pts`;
+  return `${(100 * v).toFixed(1)}%`;
+}
+
+function renderQuality(report) {
+  const columns = [
+    { key: 'check', label: 'Check' },
+    { key: 'type', label: 'Type' },
+    { key: 'status', label: 'Status', format: (v) => (v === 'pass' || v === 'skip' ? v : v.toUpperCase()) },
+    { key: 'observed', label: 'Figure', num: true, format: checkFigure },
+    { key: 'threshold', label: 'Threshold', num: true, format: checkFigure },
+    { key: 'message', label: 'Result', format: plain },
+  ];
+  const rows = (report?.results ?? [])
+    .map((r) => ({ ...r, check: `${r.dataset}.${r.name}` }))
+    .sort((a, b) => CHECK_ORDER.indexOf(a.status) - CHECK_ORDER.indexOf(b.status) || a.check.localeCompare(b.check));
+  const c = report?.counts;
+  $('content').append(
+    card({
+      id: 'pipeline-quality',
+      title: 'Data-quality checks',
+      sub: report
+        ? `${report.status.toUpperCase()}: ${formatCount(c.pass)} pass, ${formatCount(c.warn)} warn, ${formatCount(c.fail + c.error)} fail, ${formatCount(c.skip)} skipped — checked ${formatDay(report.checkedAt)} ${formatClock(report.checkedAt)} (checks/*.yml: freshness, volume, null rate, drift).`
+        : 'Freshness, volume, null rate and drift (checks/*.yml): not run yet — `medallion check`, or `medallion run` after a gold build.',
+      tools: [
+        csvButton('data-quality checks', 'pipeline-quality.csv', () => ({
+          columns: csvColumns(columns),
+          rows,
+        })),
+      ],
+      body: [table('Data-quality checks, worst first', columns, rows, 'No check has run yet.')],
     }),
   );
 }
