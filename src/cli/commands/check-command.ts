@@ -10,7 +10,7 @@ export const checkCommand: Command = {
   name: 'check',
   summary:
     "Run the pipeline's data-quality checks (checks/*.yml: freshness, volume, null rate, drift) against the warehouse and store the results.",
-  usage: 'check [--now ISO-8601] [--json]',
+  usage: 'check [--now TIME] [--json]',
   details:
     'Exit 0 when no check fails (warnings included), 1 when a check fails or cannot run. The report is stored as\n' +
     'quality/latest.json under the data directory; `status`, the dashboard and lineage read it. `run` runs the checks after every gold build.',
