@@ -136,3 +136,33 @@ checks:
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('freshness on an event-time column with offsets: age from the newest instant, warn and fail thresholds', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'medallion-quality-'));
+  const wh = await DuckDbWarehouse.open(join(dir, 'w.duckdb'));
+  try {
+    await wh.exec('CREATE SCHEMA silver');
+    await wh.exec('CREATE TABLE silver.e (event_time TIMESTAMPTZ)');
+    await wh.exec(
+      `INSERT INTO silver.e VALUES (TIMESTAMPTZ '2018-10-26 15:30:00-04:00'), (TIMESTAMPTZ '2018-10-26 09:00:00-04:00')`,
+    );
+    const suite = parseChecks(
+      'dataset: e\nchecks:\n  - {name: f, type: freshness, column: event_time, warnAfter: 2h, failAfter: 3d}\n',
+      'x.yml',
+    );
+    const newest = Date.parse('2018-10-26T19:30:00Z');
+    const at = async (hours: number) =>
+      (await evaluateChecks(wh, [suite], { now: new Date(newest + hours * 3_600_000) })).results[0]!;
+    const ok = await at(1);
+    assert.deepEqual([ok.status, ok.observed, ok.newest], ['pass', 3600, '2018-10-26T19:30:00.000Z']);
+    assert.deepEqual([(await at(3)).status, (await at(3)).threshold], ['warn', 7200]);
+    const failed = await at(73);
+    assert.deepEqual(
+      [failed.status, failed.observed, failed.threshold, failed.severity],
+      ['fail', 73 * 3600, 259_200, 'fail'],
+    );
+  } finally {
+    await wh.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
