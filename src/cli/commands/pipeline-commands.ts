@@ -1,3 +1,4 @@
+import { MedallionError } from '../../core/errors.ts';
 import { logger, progress } from '../../core/logger.ts';
 import { DEFAULT_METRICS_PORT, type MetricsServer, startMetricsServer } from '../../metrics/metrics-server.ts';
 import type { PipelineContext } from '../../pipeline/context.ts';
@@ -15,16 +16,33 @@ const kafkaOption = {
 } as const;
 
 /**
- * The metrics listener of `run`, unless `--no-metrics`: on --metrics-port, else
- * $MEDALLION_METRICS_PORT, else 9464. A port that cannot be bound is reported and the run goes on.
+ * The port of the metrics listener of `run`: --metrics-port, else $MEDALLION_METRICS_PORT, else
+ * 9464; undefined with `--no-metrics`. Checked before anything runs.
  */
-async function runMetrics(ctx: PipelineContext, values: OptionValues): Promise<MetricsServer | undefined> {
+function metricsPort(values: OptionValues): number | undefined {
   if (values['no-metrics']) return undefined;
   const fromEnv = process.env.MEDALLION_METRICS_PORT;
-  const port =
-    intOption(values, 'metrics-port', 0) ??
-    (fromEnv ? intOption({ 'metrics-port': fromEnv }, 'metrics-port', 0) : undefined) ??
-    DEFAULT_METRICS_PORT;
+  if (fromEnv && !(Number.isInteger(Number(fromEnv)) && Number(fromEnv) >= 0 && Number(fromEnv) < 65536)) {
+    throw new MedallionError('MDL_USAGE', `MEDALLION_METRICS_PORT must be a port number (got "${fromEnv}").`, {
+      hint: 'Set it to a port such as 9464 (0 picks a free one), or unset it.',
+    });
+  }
+  const port = intOption(values, 'metrics-port', 0) ?? (fromEnv ? Number(fromEnv) : DEFAULT_METRICS_PORT);
+  if (port > 65535) {
+    throw new MedallionError('MDL_USAGE', `--metrics-port must be a port number ≤ 65535 (got ${port}).`, {
+      hint: 'Pass --metrics-port with a port such as 9464 (0 picks a free one).',
+    });
+  }
+  return port;
+}
+
+/** Starts the metrics listener of `run`; a port that cannot be bound is reported and the run goes on. */
+async function runMetrics(
+  ctx: PipelineContext,
+  port: number | undefined,
+  values: OptionValues,
+): Promise<MetricsServer | undefined> {
+  if (port === undefined) return undefined;
   try {
     const server = await startMetricsServer({
       project: ctx.project,
@@ -64,9 +82,10 @@ export const runCommand: Command = {
     json: { type: 'boolean', description: 'Print the cycles as JSON on stdout.' },
   },
   async run(values) {
+    const port = metricsPort(values);
     const signal = shutdownSignal();
     const cycles = await withContext(values, async (ctx) => {
-      const metrics = await runMetrics(ctx, values);
+      const metrics = await runMetrics(ctx, port, values);
       try {
         return await runPipeline(ctx, {
           once: Boolean(values['once']),
