@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { MedallionError } from '../../src/core/errors.ts';
+import { readRuns } from '../../src/ops/run-log.ts';
 import { formatStatus, readStatus } from '../../src/ops/status.ts';
+import { openContext } from '../../src/pipeline/context.ts';
 import { runPipeline } from '../../src/pipeline/run-pipeline.ts';
 import { checkStep, runChecks } from '../../src/quality/check-step.ts';
 import { readQualityReport } from '../../src/quality/quality-store.ts';
@@ -9,6 +13,7 @@ import type { CheckResult, QualityReport } from '../../src/quality/run-checks.ts
 import { simulateToLanding } from '../../src/simulate/simulate.ts';
 import { medallion } from '../helpers/cli.ts';
 import { tempContext } from '../helpers/temp-context.ts';
+import { tempProject } from '../helpers/temp-project.ts';
 
 /**
  * The flagship's checks (pipelines/nyc-schools/checks) on simulated streams run through the real
@@ -155,5 +160,52 @@ test('freshness warns, then fails, as the stream stays silent past its threshold
     assert.equal((JSON.parse(passed.stdout) as QualityReport).counts.fail, 0);
   } finally {
     await cleanup();
+  }
+});
+
+test('a failing check fails run --once after everything is committed, and the report says why', async () => {
+  const p = await tempProject();
+  await mkdir(join(p.dir, 'checks'), { recursive: true });
+  // Schema version 1 events have no device_id: a zero-null rule on it fails.
+  await writeFile(
+    join(p.dir, 'checks', 'attendance_events.yml'),
+    `dataset: attendance_events
+checks:
+  - {name: device_ids, type: null_rate, columns: [dbn, device_id], maxRate: 0, severity: fail}
+  - {name: per_day, type: volume}
+`,
+  );
+  const ctx = await openContext({ projectDir: p.dir, dataDir: p.home });
+  try {
+    const sim = await simulateToLanding(ctx.project, { days: 1, sample: SAMPLE, faults: 'none' });
+    await assert.rejects(
+      runPipeline(ctx, { once: true }),
+      (e: unknown) =>
+        e instanceof MedallionError &&
+        e.code === 'MDL_CHECK_FAILED' &&
+        /attendance_events\.device_ids — 2018-10-01: device_id 100\.0% null/.test(e.message),
+    );
+    const report = await readQualityReport(ctx.project.paths);
+    assert.deepEqual(
+      report?.results.map((r) => [r.name, r.status]),
+      [
+        ['device_ids', 'fail'],
+        ['per_day', 'skip'],
+      ],
+    );
+    const status = await readStatus(ctx.project, ctx.storage, ctx.engine);
+    assert.equal(status.silver.rows, sim.truth.events, 'silver committed');
+    const wh = await ctx.warehouse();
+    const gold = await wh.query<{ n: number }>('SELECT sum(enrolled) AS n FROM gold.fact_event_metrics');
+    assert.equal(Number(gold[0]!.n), sim.truth.events, 'gold built before the checks ran');
+    const runs = await readRuns(ctx.project.paths);
+    const check = runs.find((r) => r.job === 'check')!;
+    assert.deepEqual([check.status, check.error?.code], ['failed', 'MDL_CHECK_FAILED']);
+    assert.equal(runs.find((r) => r.job === 'build')?.status, 'success');
+    assert.equal(runs.at(-1)?.job, 'run');
+    assert.equal(runs.at(-1)?.status, 'failed');
+  } finally {
+    await ctx.close();
+    await p.cleanup();
   }
 });
