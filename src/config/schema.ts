@@ -123,7 +123,17 @@ const runSchema = z.strictObject({
     .int()
     .min(100)
     .default(5000)
-    .describe('Pause between micro-batches of `medallion run` (continuous mode).'),
+    .describe(
+      'Trigger interval of `medallion run` (continuous mode): a micro-batch starts at most this often; when a cycle takes longer, the next starts as soon as it ends.',
+    ),
+  fullBuildIntervalMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(300_000)
+    .describe(
+      'Continuous mode: how often a cycle runs the whole gold build (every model, snapshot and test). Cycles in between build only the models downstream of the silver datasets they changed, with merged results. 0: every cycle runs the whole build.',
+    ),
 });
 
 const lineageSchema = z.strictObject({

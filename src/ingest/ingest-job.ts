@@ -25,6 +25,12 @@ export interface PumpOptions {
   readonly signal?: AbortSignal;
   /** Pause between empty polls when running forever. */
   readonly idleMs?: number;
+  /**
+   * With `idle`: also stop after a batch that did not fill the batch limits (the source had nothing
+   * more at that moment) or once this many milliseconds have passed since the pump started, so that
+   * a source that is never idle still yields micro-batches.
+   */
+  readonly maxMs?: number;
 }
 
 /** Options of `IngestSession.open`. */
@@ -134,6 +140,7 @@ export class IngestSession {
     let batches = 0;
     let records = 0;
     let ahead: Promise<SourceBatch | null> | undefined;
+    const started = performance.now();
     const limits = this.#project.config.events.batch;
     const read = () => {
       const p = this.#source.readBatch(limits);
@@ -144,6 +151,7 @@ export class IngestSession {
       while (!options.signal?.aborted) {
         let batch: SourceBatch | null;
         let written: BronzeFile[];
+        let last = false;
         try {
           batch = await (ahead ?? read());
           ahead = undefined;
@@ -153,7 +161,12 @@ export class IngestSession {
             if (options.until === 'forever') await sleep(options.idleMs ?? 500, options.signal);
             continue;
           }
-          if (this.#source.readAhead && !options.signal?.aborted) ahead = read();
+          last =
+            options.until === 'idle' &&
+            options.maxMs !== undefined &&
+            ((batch.recordCount < limits.maxRecords && batch.byteCount < limits.maxBytes) ||
+              performance.now() - started >= options.maxMs);
+          if (this.#source.readAhead && !options.signal?.aborted && !last) ahead = read();
           written = await this.#writer.write(batch);
           await this.#source.acknowledge(batch);
         } catch (err) {
@@ -173,6 +186,7 @@ export class IngestSession {
         progress(
           `ingest: batch ${this.#totalBatches}: ${batch.recordCount.toLocaleString('en-US')} records → ${written.length} bronze file(s) (${this.#totalRecords.toLocaleString('en-US')} so far)`,
         );
+        if (last) break;
       }
     } finally {
       // A batch read ahead and not written is handed back: the source reads those streams again.

@@ -40,6 +40,9 @@ export async function runLoad(
   await warehouse.exec(
     `CREATE TABLE IF NOT EXISTS ${q(META_SCHEMA)}.loaded_versions (dataset VARCHAR, version BIGINT, loaded_at TIMESTAMP)`,
   );
+  await warehouse.exec(
+    `CREATE TABLE IF NOT EXISTS ${q(META_SCHEMA)}.loaded_partitions (dataset VARCHAR, version BIGINT, event_date DATE, loaded_at TIMESTAMP)`,
+  );
   const datasets: Record<string, { files: number; rows: number; version?: number; reloadedPartitions?: number }> = {};
   const events = project.config.events.dataset;
   const table = await openLayerTable(project, storage, engine, 'silver');
@@ -85,6 +88,14 @@ export async function runLoad(
           events,
           current.version,
         ]);
+        // Which event dates this version changed: incremental gold models recompute exactly those.
+        const touched = [...new Set([...files.map(partitionOf), ...reload])].filter((d): d is string => d !== null);
+        if (touched.length > 0) {
+          await warehouse.exec(
+            `INSERT INTO ${q(META_SCHEMA)}.loaded_partitions VALUES ${touched.map(() => '(?, ?, ?::DATE, now()::TIMESTAMP)').join(', ')}`,
+            touched.flatMap((d) => [events, current.version, d]),
+          );
+        }
         datasets[events] = { files: files.length, rows, version: current.version, reloadedPartitions: reload.size };
       } else datasets[events] = { files: 0, rows: 0, version: current.version };
     }

@@ -4,12 +4,16 @@ import { logger, progress } from '../core/logger.ts';
 import { sleep } from '../core/sleep.ts';
 import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference } from '../ingest/reference-ingest.ts';
+import { SILVER_SCHEMA } from '../load/load-job.ts';
 import { emitJobEnd, emitJobStart } from '../ops/job-events.ts';
 import { appendRun, loggedRun } from '../ops/run-log.ts';
 import { type CheckStepResult, checkStep } from '../quality/check-step.ts';
 import { createEventSource } from '../sources/event-source.ts';
 import type { PipelineContext } from './context.ts';
 import { type BuildStepResult, buildStep, loadStep, refineStep } from './steps.ts';
+
+/** Longest wait between retries of a failing cycle. */
+const MAX_RETRY_WAIT_MS = 60_000;
 
 export interface RunPipelineOptions {
   /** Process what is available now and return (Spark's Trigger.AvailableNow); else micro-batches until aborted. */
@@ -60,30 +64,44 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
       signal: options.signal,
     });
     try {
+      const interval = ctx.project.config.run.triggerIntervalMs;
+      let failures = 0;
+      const builds: BuildPlan = { continuous: !options.once, lastFullBuild: undefined };
       for (let cycle = 1; !options.signal?.aborted; cycle++) {
-        const ingested = await session.pump({ until: options.once ? 'caught-up' : 'idle', signal: options.signal });
+        const cycleStart = performance.now();
+        const ingested = await session.pump({
+          until: options.once ? 'caught-up' : 'idle',
+          maxMs: options.once ? undefined : interval,
+          signal: options.signal,
+        });
         if (options.signal?.aborted && !options.once) break;
-        if (ingested.records > 0 || cycle === 1) {
+        let wait = interval;
+        if (ingested.records > 0 || cycle === 1 || failures > 0) {
           try {
             const result = await loggedRun(
               ctx.project.paths,
               'run.cycle',
-              (cycleRunId) => processCycle(ctx, cycle, ingested.records, cycleRunId),
+              (cycleRunId) => processCycle(ctx, cycle, ingested.records, cycleRunId, builds),
               runId,
             );
+            failures = 0;
             cycles.push(result);
             options.onCycle?.(result);
           } catch (err) {
             if (options.once) throw err;
+            failures++;
+            wait = Math.min(interval * 2 ** failures, MAX_RETRY_WAIT_MS);
             const e = asMedallionError(err);
-            progress(
-              `run: cycle ${cycle} failed, next try in ${ctx.project.config.run.triggerIntervalMs} ms: ${e.toUserLine()}`,
+            progress(`run: cycle ${cycle} failed (${failures} in a row), next try in ${wait} ms: ${e.toUserLine()}`);
+            log.error(
+              { event: 'run.cycle.retrying', code: e.code, err: e.message, failures, waitMs: wait },
+              'cycle failed',
             );
-            log.error({ event: 'run.cycle.retrying', code: e.code, err: e.message }, 'cycle failed');
           }
         }
         if (options.once) break;
-        await sleep(ctx.project.config.run.triggerIntervalMs, options.signal);
+        // Trigger interval as a processing-time trigger: the next cycle starts one interval after this one started.
+        await sleep(failures > 0 ? wait : Math.max(0, wait - (performance.now() - cycleStart)), options.signal);
       }
     } finally {
       await session.close();
@@ -116,16 +134,57 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
   return cycles;
 }
 
+/** When the last whole gold build ran in this process (continuous mode builds partially in between). */
+interface BuildPlan {
+  readonly continuous: boolean;
+  lastFullBuild: number | undefined;
+}
+
 async function processCycle(
   ctx: PipelineContext,
   cycle: number,
   ingested: number,
   runId: string,
+  builds: BuildPlan,
 ): Promise<CycleResult> {
   const refined = await refineStep(ctx, runId);
   try {
-    await loadStep(ctx, runId);
-    const build = await buildStep(ctx, { command: 'build' }, runId);
+    const loaded = await loadStep(ctx, runId);
+    const events = ctx.project.config.events.dataset;
+    if ((await (await ctx.warehouse()).columns(SILVER_SCHEMA, events)) === undefined) {
+      // Nothing has arrived on the stream yet: gold's sources do not exist, so there is nothing to build.
+      progress(`run: no ${events} in silver yet; gold is built after the first events arrive`);
+      return {
+        cycle,
+        ingested,
+        refined: {
+          silver: refined.silver,
+          quarantine: refined.quarantine,
+          duplicates: refined.duplicates,
+          late: refined.late,
+        },
+        build: null,
+      };
+    }
+    const every = ctx.project.config.run.fullBuildIntervalMs;
+    const now = performance.now();
+    const full =
+      !builds.continuous || every === 0 || builds.lastFullBuild === undefined || now - builds.lastFullBuild >= every;
+    const changed = Object.entries(loaded.datasets)
+      .filter(([, r]) => r.files > 0 || (r.reloadedPartitions ?? 0) > 0)
+      .map(([d]) => d);
+    let build: BuildStepResult | null = null;
+    if (full) {
+      build = await buildStep(ctx, { command: 'build' }, runId);
+      builds.lastFullBuild = now;
+    } else if (changed.length > 0) {
+      // Only what the new silver rows can change: the models downstream of the changed datasets.
+      build = await buildStep(
+        ctx,
+        { command: 'run', select: changed.map((d) => `source:${SILVER_SCHEMA}.${d}+`), mergeResults: true },
+        runId,
+      );
+    }
     const quality = (await checkStep(ctx, {}, runId)).summary;
     return {
       cycle,

@@ -1,5 +1,8 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runDbt } from '../build/dbt/index.ts';
 import { MedallionError } from '../core/errors.ts';
+import { writeTextAtomic } from '../core/fs-atomic.ts';
 import { progress } from '../core/logger.ts';
 import { type IngestRunOptions, type IngestRunResult, runIngest } from '../ingest/ingest-run.ts';
 import { type LoadResult, runLoad } from '../load/load-job.ts';
@@ -31,9 +34,15 @@ export function loadStep(ctx: PipelineContext, parentRunId?: string): Promise<Lo
 
 /** Options of the gold build step. */
 export interface BuildStepOptions {
-  /** `build` (models, snapshots, tests) or `test` (tests only). */
-  readonly command: 'build' | 'test';
+  /** `build` (models, snapshots, tests), `run` (models only) or `test` (tests only). */
+  readonly command: 'build' | 'run' | 'test';
   readonly select?: readonly string[];
+  /**
+   * Merge this build's node results into the previous run_results.json instead of replacing it, so
+   * that the pipeline's gold target keeps the latest result of every node (continuous mode's
+   * partial cycles build a few models; status, metrics and the dashboard read the whole picture).
+   */
+  readonly mergeResults?: boolean;
 }
 
 /** What the gold build did. */
@@ -62,6 +71,7 @@ export function buildStep(
     ctx.project.paths,
     options.command === 'test' ? 'test' : 'build',
     async () => {
+      const previous = options.mergeResults ? await readRunResults(ctx.project.paths.goldTarget) : undefined;
       const r = await runDbt({
         command: options.command,
         projectDir: ctx.project.resolve(ctx.project.config.gold.project),
@@ -70,6 +80,7 @@ export function buildStep(
         select: options.select,
         onEvent: (line) => progress(line),
       });
+      if (previous) await mergeRunResults(ctx.project.paths.goldTarget, previous);
       const by = (type: string, ...statuses: string[]) =>
         r.results.filter((n) => n.resourceType === type && statuses.includes(n.status)).length;
       const result: BuildStepResult = {
@@ -134,5 +145,31 @@ export function retryStep(
       return { ...r, gold: await buildStep(ctx, { command: 'build' }, runId) };
     },
     parentRunId,
+  );
+}
+
+interface RunResultsDoc {
+  readonly results: readonly { readonly unique_id: string }[];
+  readonly [key: string]: unknown;
+}
+
+async function readRunResults(targetPath: string): Promise<RunResultsDoc | undefined> {
+  try {
+    return JSON.parse(await readFile(join(targetPath, 'run_results.json'), 'utf8')) as RunResultsDoc;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Puts the nodes of the previous run_results.json that this build did not run back into the new one. */
+async function mergeRunResults(targetPath: string, previous: RunResultsDoc): Promise<void> {
+  const current = await readRunResults(targetPath);
+  if (!current) return;
+  const ran = new Set(current.results.map((r) => r.unique_id));
+  const kept = previous.results.filter((r) => !ran.has(r.unique_id));
+  if (kept.length === 0) return;
+  await writeTextAtomic(
+    join(targetPath, 'run_results.json'),
+    `${JSON.stringify({ ...current, results: [...kept, ...current.results] }, null, 2)}\n`,
   );
 }
