@@ -20,4 +20,13 @@ if (major < 24) {
   const r = spawnSync(pinned, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(r.status ?? (r.signal ? 128 : 1));
 }
+// `ingest` runs with a V8 heap cap sized from the batch limits (src/ingest/ingest-heap.ts), unless
+// NODE_OPTIONS or the command line chose one: the process replaces itself (same pid, so signals and
+// exit codes are unchanged) with one started with the flag.
+if (process.argv[2] === 'ingest' && typeof process.execve === 'function') {
+  const { ingestNodeFlags } = await import('../src/ingest/ingest-heap.ts');
+  const flags = ingestNodeFlags(process.argv.slice(3));
+  if (flags.length > 0)
+    process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)]);
+}
 await import('../src/cli/main.ts');

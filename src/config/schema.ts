@@ -25,12 +25,19 @@ const kafkaSchema = z.strictObject({
 });
 
 const batchSchema = z.strictObject({
-  maxRecords: z.number().int().min(1).default(200_000).describe('Most records in one micro-batch.'),
+  maxRecords: z
+    .number()
+    .int()
+    .min(1)
+    .default(20_000)
+    .describe(
+      'Most records in one micro-batch. An ingester holds at most two batches: larger ones use more memory (and raise the heap cap of `medallion ingest`).',
+    ),
   maxBytes: z
     .number()
     .int()
     .min(1024)
-    .default(64 * 1024 * 1024)
+    .default(8 * 1024 * 1024)
     .describe('Most bytes of values in one micro-batch.'),
   maxWaitMs: z
     .number()

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { REPO_ROOT } from '../../src/config/project.ts';
@@ -21,11 +22,17 @@ export function smallBatches(c: EditableConfig, partitions: number | undefined =
   c.events['batch'] = { maxRecords: 4000, maxBytes: 4 * 1024 * 1024, maxWaitMs: 200 };
 }
 
-/** A `medallion ingest` child process; `batches` counts the batches it reported durable. */
+/**
+ * A `medallion ingest` child process; `batches` counts the batches it reported durable,
+ * `assignment` is the last consumer-group assignment it reported (Kafka only), `records` the
+ * records of its batches.
+ */
 export interface Ingester {
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
   batches: number;
+  records: number;
+  assignment: { generation: number; partitions: readonly number[] } | undefined;
   stderr: string;
 }
 
@@ -35,9 +42,24 @@ after(() => {
   for (const child of live) child.kill('SIGKILL');
 });
 
+let started = 0;
+
+/**
+ * With MEDALLION_TEST_INGEST_LOGS=DIR, every ingester's whole stderr (progress lines and info-level
+ * JSON logs) is also appended to DIR/ingest-<pid>.log, for investigating a failed run.
+ */
+const LOG_DIR = process.env.MEDALLION_TEST_INGEST_LOGS;
+
 export function startIngest(args: readonly string[], env: Record<string, string>): Ingester {
+  const logFile = LOG_DIR ? join(LOG_DIR, `ingest-${process.pid}-${++started}.log`) : undefined;
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'medallion.js'), 'ingest', ...args], {
-    env: { ...process.env, ...env, MEDALLION_QUIET: '0', MEDALLION_KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS },
+    env: {
+      ...process.env,
+      ...(logFile ? { MEDALLION_LOG_LEVEL: 'info' } : {}),
+      ...env,
+      MEDALLION_QUIET: '0',
+      MEDALLION_KAFKA_SESSION_TIMEOUT_MS: SESSION_TIMEOUT_MS,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   live.add(child);
@@ -46,14 +68,48 @@ export function startIngest(args: readonly string[], env: Record<string, string>
     child,
     exited: new Promise((resolve) => child.on('close', (code) => resolve(code))),
     batches: 0,
+    records: 0,
+    assignment: undefined,
     stderr: '',
   };
+  let partial = '';
   child.stderr!.on('data', (d: Buffer) => {
     const text = d.toString();
-    ing.batches += text.match(/^ingest: batch /gm)?.length ?? 0;
+    if (logFile) appendFileSync(logFile, text);
     ing.stderr = (ing.stderr + text).slice(-4000);
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const batch = /^ingest: batch \d+: ([\d,]+) records/.exec(line);
+      if (batch) {
+        ing.batches++;
+        ing.records += Number(batch[1]!.replaceAll(',', ''));
+      }
+      const group = /^ingest: consumer group \S+ generation (\d+): partitions ([\d, ]+|none) of /.exec(line);
+      if (group)
+        ing.assignment = {
+          generation: Number(group[1]),
+          partitions: group[2] === 'none' ? [] : group[2]!.split(', ').map(Number),
+        };
+    }
   });
   return ing;
+}
+
+/**
+ * True when the group is stable with exactly these members: each reported an assignment of the
+ * same generation, none empty, together every partition once.
+ */
+export function groupShared(members: readonly Ingester[], partitions = PARTITIONS): boolean {
+  const seen: number[] = [];
+  const generations = new Set<number>();
+  for (const m of members) {
+    if (!m.assignment || m.assignment.partitions.length === 0) return false;
+    generations.add(m.assignment.generation);
+    seen.push(...m.assignment.partitions);
+  }
+  seen.sort((a, b) => a - b);
+  return generations.size === 1 && seen.length === partitions && seen.every((p, i) => p === i);
 }
 
 export async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {

@@ -7,7 +7,7 @@ import {
   type RecordsBatch,
 } from '@platformatic/kafka';
 import { asMedallionError, MedallionError } from '../../core/errors.ts';
-import { logger } from '../../core/logger.ts';
+import { logger, progress } from '../../core/logger.ts';
 import type { BatchLimits, Source, SourceBatch, SourceRecord, StreamSlice } from '../source.ts';
 import { missingTopic, noSuchTopic } from './kafka-admin.ts';
 import {
@@ -282,6 +282,10 @@ export class KafkaSource implements Source {
     }
     for (const p of [...this.#toPosition]) if (!assigned.has(p)) this.#toPosition.delete(p);
     for (const p of assigned) if (!this.#owned.has(p)) this.#toPosition.add(p);
+    const list = [...assigned].sort((a, b) => a - b).join(', ');
+    progress(
+      `ingest: consumer group ${this.groupId} generation ${payload.generationId}: partitions ${list || 'none'} of ${this.topic}`,
+    );
     if (revoked.length > 0 || this.#assignmentVersion > 1)
       this.#log.info(
         { generation: payload.generationId, assigned: [...assigned].sort((a, b) => a - b), revoked, lostMembership },
