@@ -141,6 +141,14 @@ const runSchema = z.strictObject({
     .describe(
       'Continuous mode: how often a cycle runs the whole gold build (every model, snapshot and test). Cycles in between build only the models downstream of the silver datasets they changed, with merged results. 0: every cycle runs the whole build.',
     ),
+  idleCheckIntervalMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(60_000)
+    .describe(
+      'Continuous mode: while no new events arrive, the data-quality checks still run this often (so freshness fails when the stream stops).',
+    ),
 });
 
 const lineageSchema = z.strictObject({

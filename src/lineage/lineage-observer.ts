@@ -158,21 +158,35 @@ class LineageEmitter {
     }
   }
 
-  /** Row count and null counts of a warehouse table, in one aggregate. */
+  /**
+   * Row count of a warehouse table, and null counts of its columns — over the whole table, or, with
+   * `where`, over the rows it selects (the partitions a load changed: the cost follows the batch).
+   */
   async #tableMetrics(
     schema: string,
     table: string,
     columns: Columns | undefined,
+    where?: { sql: string; params: unknown[] },
   ): Promise<{ rowCount: number; nullCounts?: Record<string, number> } | undefined> {
     try {
       const wh = await this.#ctx.warehouse();
       const q = (s: string) => wh.quote(s);
       const withNulls = this.#project.config.lineage.columnMetrics && columns && columns.length > 0;
-      const parts = ['count(*) AS "n"'];
+      const parts: string[] = [];
       if (withNulls) {
         for (const [i, c] of columns.entries()) parts.push(`count(*) - count(${q(c.name)}) AS "c${i}"`);
       }
-      const row = (await wh.query(`SELECT ${parts.join(', ')} FROM ${q(schema)}.${q(table)}`))[0] ?? {};
+      const from = `FROM ${q(schema)}.${q(table)}`;
+      let row: Record<string, unknown>;
+      if (where) {
+        const n = (await wh.query(`SELECT count(*) AS "n" ${from}`))[0] ?? {};
+        const nulls = withNulls
+          ? ((await wh.query(`SELECT ${parts.join(', ')} ${from} WHERE ${where.sql}`, where.params))[0] ?? {})
+          : {};
+        row = { ...nulls, n: n['n'] };
+      } else {
+        row = (await wh.query(`SELECT ${['count(*) AS "n"', ...parts].join(', ')} ${from}`))[0] ?? {};
+      }
       const nullCounts: Record<string, number> = {};
       if (withNulls) {
         for (const [i, c] of columns.entries()) nullCounts[c.name] = Number(row[`c${i}`] ?? 0);
@@ -354,12 +368,23 @@ class LineageEmitter {
       return { inputs, outputs };
     }
     if (job === 'load') {
-      const loaded = (r['datasets'] as Record<string, { rows: number; files: number }> | undefined) ?? {};
+      const loaded =
+        (r['datasets'] as Record<string, { rows: number; files: number; version?: number }> | undefined) ?? {};
       const inputs: LineageDataset[] = [];
       const outputs: LineageDataset[] = [];
       for (const d of [events, ...refs.map((x) => x.dataset)]) {
         const columns = await this.#warehouseColumns('silver', d);
-        const metrics = columns ? await this.#tableMetrics('silver', d, columns) : undefined;
+        // Metrics only for what this load changed; for the event table, null counts over the event dates it touched.
+        const version = loaded[d]?.version;
+        const changed = (loaded[d]?.files ?? 0) > 0;
+        const where =
+          d === events && version !== undefined
+            ? {
+                sql: 'event_date IN (SELECT event_date FROM "_medallion".loaded_partitions WHERE dataset = ? AND version = ?)',
+                params: [d, version],
+              }
+            : undefined;
+        const metrics = columns && changed ? await this.#tableMetrics('silver', d, columns, where) : undefined;
         const lake = this.#lake('silver', d, columns ? { schema: schemaFacet(columns) } : undefined);
         inputs.push(
           this.#withProviders(

@@ -7,7 +7,8 @@ import { ingestReference } from '../ingest/reference-ingest.ts';
 import { SILVER_SCHEMA } from '../load/load-job.ts';
 import { emitJobEnd, emitJobStart } from '../ops/job-events.ts';
 import { appendRun, loggedRun } from '../ops/run-log.ts';
-import { type CheckStepResult, checkStep } from '../quality/check-step.ts';
+import { type CheckStepResult, checkStep, checkSummary } from '../quality/check-step.ts';
+import type { QualityReport } from '../quality/run-checks.ts';
 import { createEventSource } from '../sources/event-source.ts';
 import type { PipelineContext } from './context.ts';
 import { type BuildStepResult, buildStep, loadStep, refineStep } from './steps.ts';
@@ -66,6 +67,7 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
     try {
       const interval = ctx.project.config.run.triggerIntervalMs;
       let failures = 0;
+      let lastCheck = performance.now();
       const builds: BuildPlan = { continuous: !options.once, lastFullBuild: undefined };
       for (let cycle = 1; !options.signal?.aborted; cycle++) {
         const cycleStart = performance.now();
@@ -85,19 +87,24 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
               runId,
             );
             failures = 0;
+            lastCheck = performance.now();
             cycles.push(result);
             options.onCycle?.(result);
           } catch (err) {
             if (options.once) throw err;
+            const e = asMedallionError(err);
             failures++;
             wait = Math.min(interval * 2 ** failures, MAX_RETRY_WAIT_MS);
-            const e = asMedallionError(err);
             progress(`run: cycle ${cycle} failed (${failures} in a row), next try in ${wait} ms: ${e.toUserLine()}`);
             log.error(
               { event: 'run.cycle.retrying', code: e.code, err: e.message, failures, waitMs: wait },
               'cycle failed',
             );
           }
+        } else if (!options.once && performance.now() - lastCheck >= ctx.project.config.run.idleCheckIntervalMs) {
+          // Nothing new: the checks still run now and then, so that a stream that stopped fails freshness.
+          lastCheck = performance.now();
+          await idleChecks(ctx, runId);
         }
         if (options.once) break;
         // Trigger interval as a processing-time trigger: the next cycle starts one interval after this one started.
@@ -185,7 +192,18 @@ async function processCycle(
         runId,
       );
     }
-    const quality = (await checkStep(ctx, {}, runId)).summary;
+    let quality: CheckStepResult | undefined;
+    try {
+      quality = (await checkStep(ctx, {}, runId)).summary;
+    } catch (err) {
+      // With --once a failed check fails the run. In continuous mode the cycle's data is committed and
+      // stays so: the failure is reported (run log, status, dashboard) and the stream goes on.
+      const e = asMedallionError(err);
+      if (!builds.continuous || e.code !== 'MDL_CHECK_FAILED') throw err;
+      progress(`run: cycle ${cycle}: ${e.toUserLine()}`);
+      const report = (e.details as { report?: QualityReport }).report;
+      quality = report ? checkSummary(report) : undefined;
+    }
     return {
       cycle,
       ingested,
@@ -198,6 +216,17 @@ async function processCycle(
       build,
       quality,
     };
+  } finally {
+    await ctx.releaseWarehouse();
+  }
+}
+
+/** The data-quality checks of an idle moment of continuous mode: reported, never fatal. */
+async function idleChecks(ctx: PipelineContext, runId: string): Promise<void> {
+  try {
+    await checkStep(ctx, {}, runId);
+  } catch (err) {
+    progress(`run: ${asMedallionError(err).toUserLine()}`);
   } finally {
     await ctx.releaseWarehouse();
   }

@@ -52,9 +52,8 @@ export async function checkStep(
     'check',
     async (): Promise<CheckStepResult> => {
       report = await runChecks(ctx, options);
-      const flagged = report.results.filter((r) => r.status === 'warn' || r.status === 'fail' || r.status === 'error');
       if (report.status === 'fail') {
-        const bad = flagged.filter((r) => r.status !== 'warn');
+        const bad = report.results.filter((r) => r.status === 'fail' || r.status === 'error');
         throw new MedallionError(
           'MDL_CHECK_FAILED',
           `data-quality check${bad.length > 1 ? 's' : ''} failed: ${bad.map((r) => `${r.dataset}.${r.name} — ${r.message}`).join('; ')}`,
@@ -64,9 +63,15 @@ export async function checkStep(
           },
         );
       }
-      return { status: report.status, ...report.counts, flagged: flagged.map((r) => `${r.dataset}.${r.name}`) };
+      return checkSummary(report);
     },
     parentRunId,
   );
   return { report: report!, summary };
+}
+
+/** The counts of a report as the check job reports them. */
+export function checkSummary(report: QualityReport): CheckStepResult {
+  const flagged = report.results.filter((r) => r.status === 'warn' || r.status === 'fail' || r.status === 'error');
+  return { status: report.status, ...report.counts, flagged: flagged.map((r) => `${r.dataset}.${r.name}`) };
 }
