@@ -64,8 +64,7 @@ async function child(projectDir: string, dataDir: string, brokers: string): Prom
   // (Buffers of fetch responses, DuckDB's allocations).
   let peak = { rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 };
   const sample = setInterval(() => {
-    const m = process.memoryUsage();
-    if (m.rss > peak.rss) peak = m;
+    if (process.memoryUsage.rss() > peak.rss) peak = process.memoryUsage();
   }, 50);
   const t0 = performance.now();
   const session = await IngestSession.open(
@@ -173,7 +172,8 @@ function consoleConsumerLibs(): string | undefined {
     { encoding: 'utf8' },
   );
   if (r.status !== 0) {
-    note(`could not fetch the console consumer's jars: ${(r.stdout ?? '').split('\n').slice(-10).join('\n')}`);
+    const cause = (r.stdout ?? '').split('\n').find((l) => l.startsWith('[ERROR]')) ?? `mvn exited ${r.status}`;
+    note(`no console consumer: its jars could not be fetched (${cause})`);
     return undefined;
   }
   writeFileSync(join(libs, '.complete'), '');

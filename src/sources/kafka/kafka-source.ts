@@ -4,7 +4,6 @@ import {
   FetchIsolationLevels,
   type KafkaRecord,
   ListOffsetTimestamps,
-  type RecordsBatch,
 } from '@platformatic/kafka';
 import { asMedallionError, MedallionError } from '../../core/errors.ts';
 import { logger, progress } from '../../core/logger.ts';
@@ -52,7 +51,7 @@ interface PartitionState {
   /** Next offset to ask Kafka for. */
   fetchOffset: bigint;
   /** Records fetched and not yet handed out, in offset order, from `head` on. */
-  buffer: SourceRecord[];
+  buffer: SizedRecord[];
   head: number;
   /** Offset last committed by this source (the next offset to read), -1 when none. */
   committed: bigint;
@@ -98,14 +97,21 @@ function headersJson(headers: KafkaRecord['headers']): string | null {
   return JSON.stringify(out);
 }
 
+/** A record as the source buffers it: with the byte size of its value, counted against `maxBytes`. */
+type SizedRecord = SourceRecord & { readonly size: number };
+
+/**
+ * `offset` and `timestampMs` are plain numbers computed once per record batch (offsets and epoch
+ * milliseconds stay far below 2^53), to spare the per-record BigInt arithmetic.
+ */
 function toRecord(
   topic: string,
   stream: string,
   partition: number,
-  batch: RecordsBatch,
   record: KafkaRecord,
-  offset: bigint,
-): SourceRecord {
+  offset: number,
+  timestampMs: number,
+): SizedRecord {
   let value: string | null = null;
   let valueBytes: Uint8Array | null = null;
   if (record.value) {
@@ -116,22 +122,16 @@ function toRecord(
       valueBytes = new Uint8Array(record.value);
     }
   }
-  const timestamp =
-    batch.attributes & LOG_APPEND_TIME ? batch.maxTimestamp : batch.firstTimestamp + record.timestampDelta;
-  const n = Number(offset);
   return {
-    position: { stream, offset: n },
+    position: { stream, offset },
     value,
     valueBytes,
     key: record.key ? lossyUtf8.decode(record.key) : null,
-    timestampMs: timestamp >= 0n ? Number(timestamp) : null,
+    timestampMs: timestampMs >= 0 ? timestampMs : null,
     headers: headersJson(record.headers),
-    kafka: { topic, partition, offset: n },
+    kafka: { topic, partition, offset },
+    size: record.value ? record.value.length : 0,
   };
-}
-
-function recordBytes(r: SourceRecord): number {
-  return r.valueBytes ? r.valueBytes.length : r.value ? Buffer.byteLength(r.value, 'utf8') : 0;
 }
 
 /** A start position beyond the log's end: bronze or the group remembers a topic that was recreated. */
@@ -431,7 +431,7 @@ export class KafkaSource implements Source {
       let out = taken.get(s.partition);
       while (s.head < s.buffer.length && count < maxRecords) {
         const r = s.buffer[s.head]!;
-        const size = recordBytes(r);
+        const size = r.size;
         if (count > 0 && bytes + size > maxBytes) return { count, bytes };
         if (!out) {
           out = [];
@@ -468,7 +468,7 @@ export class KafkaSource implements Source {
       this.#sliceOwner.set(slice, { partition, token: state.token });
       slices.push(slice);
       recordCount += records.length;
-      for (const r of records) byteCount += recordBytes(r);
+      for (const r of records) byteCount += (r as SizedRecord).size;
     }
     return recordCount === 0 ? null : { slices, recordCount, byteCount };
   }
@@ -556,10 +556,15 @@ export class KafkaSource implements Source {
           const last = batch.firstOffset + BigInt(batch.lastOffsetDelta);
           if (last < state.fetchOffset) continue;
           if (!(batch.attributes & CONTROL_BATCH)) {
+            const first = Number(batch.firstOffset);
+            const from = Number(state.fetchOffset);
+            const appendTime = batch.attributes & LOG_APPEND_TIME ? Number(batch.maxTimestamp) : undefined;
+            const firstTimestamp = Number(batch.firstTimestamp);
             for (const record of batch.records) {
-              const offset = batch.firstOffset + BigInt(record.offsetDelta);
-              if (offset < state.fetchOffset) continue;
-              state.buffer.push(toRecord(this.topic, state.stream, state.partition, batch, record, offset));
+              const offset = first + record.offsetDelta;
+              if (offset < from) continue;
+              const timestamp = appendTime ?? firstTimestamp + Number(record.timestampDelta);
+              state.buffer.push(toRecord(this.topic, state.stream, state.partition, record, offset, timestamp));
               added++;
             }
           }
