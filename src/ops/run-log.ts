@@ -163,3 +163,30 @@ export async function loggedRun<T extends Record<string, unknown> | object>(
     throw err;
   }
 }
+
+/**
+ * Records a job that has already run (it was only known to be worth a record once it had: continuous
+ * mode's ingest of a micro-batch, which is logged when it brought records): the run log gets it and
+ * the job observers hear its start and end, in that order.
+ */
+export async function recordFinishedRun(
+  paths: DataPaths,
+  job: string,
+  started: Date,
+  finished: Date,
+  result: Record<string, unknown> | object,
+  parentRunId?: string,
+): Promise<string> {
+  const runId = randomUUID();
+  const base = { runId, job, parentRunId, startedAt: started.toISOString() };
+  await emitJobStart(base);
+  const end = {
+    ...base,
+    finishedAt: finished.toISOString(),
+    status: 'success' as const,
+    durationMs: finished.getTime() - started.getTime(),
+  };
+  await appendRun(paths, { ...end, counts: result as Record<string, unknown> });
+  await emitJobEnd({ ...end, result });
+  return runId;
+}

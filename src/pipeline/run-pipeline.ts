@@ -6,7 +6,7 @@ import { IngestSession } from '../ingest/ingest-job.ts';
 import { ingestReference } from '../ingest/reference-ingest.ts';
 import { SILVER_SCHEMA } from '../load/load-job.ts';
 import { emitJobEnd, emitJobStart } from '../ops/job-events.ts';
-import { appendRun, loggedRun } from '../ops/run-log.ts';
+import { appendRun, loggedRun, recordFinishedRun } from '../ops/run-log.ts';
 import { type CheckStepResult, checkStep, checkSummary } from '../quality/check-step.ts';
 import type { QualityReport } from '../quality/run-checks.ts';
 import { createEventSource } from '../sources/event-source.ts';
@@ -57,7 +57,7 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
   let failure: unknown;
   await emitJobStart({ runId, job: 'run', startedAt: started.toISOString() });
   try {
-    await ingestReference(ctx.project, ctx.storage, ctx.engine);
+    let reference = await ingestReference(ctx.project, ctx.storage, ctx.engine);
     const make = () => createEventSource(ctx.project, options.kafka);
     const session = await IngestSession.open(ctx.project, make, ctx.storage, ctx.engine, {
       reconnect: options.once ? undefined : make,
@@ -71,11 +71,13 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
       const builds: BuildPlan = { continuous: !options.once, lastFullBuild: undefined };
       for (let cycle = 1; !options.signal?.aborted; cycle++) {
         const cycleStart = performance.now();
+        const pumpStarted = new Date();
         const ingested = await session.pump({
           until: options.once ? 'caught-up' : 'idle',
           maxMs: options.once ? undefined : interval,
           signal: options.signal,
         });
+        const pumpEnded = new Date();
         if (options.signal?.aborted && !options.once) break;
         let wait = interval;
         if (ingested.records > 0 || cycle === 1 || failures > 0) {
@@ -83,7 +85,24 @@ export async function runPipeline(ctx: PipelineContext, options: RunPipelineOpti
             const result = await loggedRun(
               ctx.project.paths,
               'run.cycle',
-              (cycleRunId) => processCycle(ctx, cycle, ingested.records, cycleRunId, builds),
+              async (cycleRunId) => {
+                if (ingested.records > 0 || reference.some((r) => r.written)) {
+                  // The micro-batch's ingest, as its own job (run log, metrics, lineage), child of the cycle.
+                  await recordFinishedRun(
+                    ctx.project.paths,
+                    'ingest',
+                    pumpStarted,
+                    pumpEnded,
+                    {
+                      reference,
+                      events: { batches: ingested.batches, records: ingested.records, files: ingested.files.length },
+                    },
+                    cycleRunId,
+                  );
+                  reference = [];
+                }
+                return processCycle(ctx, cycle, ingested.records, cycleRunId, builds);
+              },
               runId,
             );
             failures = 0;
