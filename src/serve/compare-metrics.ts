@@ -1,10 +1,10 @@
 import type { Warehouse } from '../warehouse/warehouse.ts';
-import { FILTERED_SCHOOLS_SQL, type Filters, filterParams } from './filters.ts';
+import { DISTRICT_DAYS_SQL, type Filters, filterParams, SCHOOL_RANGE_SQL, SELECTED_SCHOOLS_SQL } from './filters.ts';
 import { jsonRows } from './json-rows.ts';
 import { type Published, publish } from './suppression.ts';
 
 /** Gold tables the Streaming vs batch page reads. */
-export const COMPARE_TABLES = ['fact_event_metrics', 'dim_school'] as const;
+export const COMPARE_TABLES = ['fact_event_metrics', 'fact_school_week', 'fact_district_day', 'dim_school'] as const;
 
 /** Streaming-derived attendance of a school or a district against its official end-of-year figure. */
 export interface CompareRow {
@@ -41,11 +41,7 @@ export interface CompareMetrics {
 /** SQL of the Streaming vs batch page; every figure is computed here, on gold. */
 export const COMPARE_SQL = {
   rows: `
-    WITH ${FILTERED_SCHOOLS_SQL},
-    school_ev AS (
-      SELECT dbn, max(enrolled) AS students, sum(enrolled) AS student_days, sum(present + late) AS attended
-      FROM ev GROUP BY dbn
-    ),
+    WITH ${SELECTED_SCHOOLS_SQL}, ${SCHOOL_RANGE_SQL},
     s AS (SELECT sel.*, e.students, e.student_days, e.attended FROM sel JOIN school_ev e USING (dbn)),
     g AS (
       SELECT
@@ -67,7 +63,7 @@ export const COMPARE_SQL = {
       GROUP BY GROUPING SETS ((district, dbn), (district))
     )
     SELECT * FROM g`,
-  days: `WITH ${FILTERED_SCHOOLS_SQL} SELECT count(DISTINCT event_date)::BIGINT AS days FROM ev`,
+  days: `WITH ${DISTRICT_DAYS_SQL} SELECT count(DISTINCT event_date)::BIGINT AS days FROM dd`,
 } as const;
 
 type SqlRow = {

@@ -1,10 +1,10 @@
 import type { Warehouse } from '../warehouse/warehouse.ts';
-import { FILTERED_SCHOOLS_SQL, type Filters, filterParams, type SchoolMetric } from './filters.ts';
+import { type Filters, filterParams, SCHOOL_RANGE_SQL, type SchoolMetric, SELECTED_SCHOOLS_SQL } from './filters.ts';
 import { jsonRows } from './json-rows.ts';
 import { type Published, publish } from './suppression.ts';
 
 /** Gold tables the Equity page reads. */
-export const EQUITY_TABLES = ['fact_event_metrics', 'dim_school', 'fact_equity_metrics'] as const;
+export const EQUITY_TABLES = ['fact_event_metrics', 'fact_school_week', 'dim_school', 'fact_equity_metrics'] as const;
 
 /** Attendance, chronic absence and the equity covariates of one group of schools. */
 export interface EquityGroup {
@@ -59,11 +59,7 @@ export const EQUITY_SQL = {
   // Groups (city, ENI quintile, borough, district) and, as rows of group_type 'school', every school
   // with coordinates and the metric named by $5, for the map.
   all: `
-    WITH ${FILTERED_SCHOOLS_SQL},
-    school_ev AS MATERIALIZED (
-      SELECT dbn, max(enrolled) AS students, sum(enrolled) AS student_days, sum(present + late) AS attended
-      FROM ev GROUP BY dbn
-    ),
+    WITH ${SELECTED_SCHOOLS_SQL}, ${SCHOOL_RANGE_SQL},
     s AS (SELECT sel.*, e.students, e.student_days, e.attended FROM sel JOIN school_ev e USING (dbn)),
     g AS (
       SELECT

@@ -86,25 +86,59 @@ export const schoolQuery = z
   .strictObject({ dbn: dbnSchema, from: isoDate.optional(), to: isoDate.optional() })
   .refine(rangeInOrder, rangeError);
 
-/** Positional parameters of {@link FILTERED_SCHOOLS_SQL}: borough, district, from, to. */
+/** Positional parameters $1–$4 of the filter CTEs below: borough, district, from, to. */
 export function filterParams(f: Filters): [string | null, number | null, string | null, string | null] {
   return [f.borough ?? null, f.district ?? null, f.from ?? null, f.to ?? null];
 }
 
 /**
- * The shared filter as SQL CTEs, using positional parameters $1–$4 (borough, district, from, to):
- * `sel` holds the schools of `gold.dim_school` that pass, `ev` their rows of
- * `gold.fact_event_metrics` within the date range.
+ * The shared filter as a SQL CTE, using positional parameters $1 and $2 (borough, district): `sel`
+ * holds the schools of `gold.dim_school` that pass.
  */
-export const FILTERED_SCHOOLS_SQL = `
+export const SELECTED_SCHOOLS_SQL = `
   sel AS (
     SELECT * FROM gold.dim_school
     WHERE ($1::VARCHAR IS NULL OR borough_code = $1::VARCHAR)
       AND ($2::INTEGER IS NULL OR district = $2::INTEGER)
-  ),
-  ev AS (
-    SELECT f.* FROM gold.fact_event_metrics f
-    WHERE f.dbn IN (SELECT dbn FROM sel)
-      AND ($3::DATE IS NULL OR f.event_date >= $3::DATE)
-      AND ($4::DATE IS NULL OR f.event_date <= $4::DATE)
+  )`;
+
+/**
+ * Each school's stream over the date range ($3 from, $4 to; both optional) as a SQL CTE `school_ev`:
+ * dbn, students (its largest daily count), student_days and attended (present or late). Whole weeks
+ * of the range are read from `gold.fact_school_week`, and only the days of the weeks it covers in
+ * part (at its edges) from `gold.fact_event_metrics`; sums and maxima add up exactly, so this equals
+ * aggregating the school-days of the range, on ~5x fewer rows. Holds every school that streamed:
+ * join it with `sel`.
+ */
+export const SCHOOL_RANGE_SQL = `
+  school_ev AS (
+    SELECT dbn, max(students) AS students, sum(student_days) AS student_days, sum(attended) AS attended
+    FROM (
+      SELECT dbn, max_enrolled AS students, student_days, attended
+      FROM gold.fact_school_week
+      WHERE ($3::DATE IS NULL OR week_start >= $3::DATE)
+        AND ($4::DATE IS NULL OR week_start + 6 <= $4::DATE)
+      UNION ALL
+      SELECT dbn, enrolled, enrolled, present + late
+      FROM gold.fact_event_metrics
+      WHERE ($3::DATE IS NOT NULL OR $4::DATE IS NOT NULL)
+        AND ($3::DATE IS NULL OR event_date >= $3::DATE)
+        AND ($4::DATE IS NULL OR event_date <= $4::DATE)
+        AND (($3::DATE IS NOT NULL AND date_trunc('week', event_date)::DATE < $3::DATE)
+          OR ($4::DATE IS NOT NULL AND date_trunc('week', event_date)::DATE + 6 > $4::DATE))
+    )
+    GROUP BY dbn
+  )`;
+
+/**
+ * The rows of `gold.fact_district_day` (per school day, district and borough) that pass the shared
+ * filters $1–$4, as a SQL CTE `dd`.
+ */
+export const DISTRICT_DAYS_SQL = `
+  dd AS (
+    SELECT * FROM gold.fact_district_day
+    WHERE ($1::VARCHAR IS NULL OR borough_code = $1::VARCHAR)
+      AND ($2::INTEGER IS NULL OR district = $2::INTEGER)
+      AND ($3::DATE IS NULL OR event_date >= $3::DATE)
+      AND ($4::DATE IS NULL OR event_date <= $4::DATE)
   )`;

@@ -38,6 +38,9 @@ const RULES: Record<string, readonly { readonly size: string; readonly columns: 
       columns: ['enrolled', 'present', 'absent', 'late', 'excused', 'attendance_rate', 'late_arriving_events'],
     },
   ],
+  // A week's group is its largest day; a district's day is its students reporting that day.
+  fact_school_week: [{ size: 'max_enrolled', columns: ['max_enrolled', 'student_days', 'attended'] }],
+  fact_district_day: [{ size: 'student_days', columns: ['student_days', 'attended'] }],
   fact_equity_metrics: [
     {
       size: 'students',

@@ -1,10 +1,10 @@
 import type { Warehouse } from '../warehouse/warehouse.ts';
-import { FILTERED_SCHOOLS_SQL, type Filters, filterParams } from './filters.ts';
+import { type Filters, filterParams, SCHOOL_RANGE_SQL, SELECTED_SCHOOLS_SQL } from './filters.ts';
 import { jsonRows } from './json-rows.ts';
 import { type Published, publish } from './suppression.ts';
 
 /** Gold tables the Schools page reads. */
-export const SCHOOLS_TABLES = ['fact_event_metrics', 'dim_school'] as const;
+export const SCHOOLS_TABLES = ['fact_event_metrics', 'fact_school_week', 'dim_school'] as const;
 /** Gold tables a school's page reads. */
 export const SCHOOL_TABLES = ['fact_event_metrics', 'dim_school', 'school_snapshot'] as const;
 
@@ -89,11 +89,7 @@ export interface SchoolDetail {
 export const SCHOOL_SQL = {
   // $5: search text (case-insensitive, in the name or the DBN); $6: most rows returned.
   list: `
-    WITH ${FILTERED_SCHOOLS_SQL},
-    school_ev AS (
-      SELECT dbn, max(enrolled) AS students, sum(enrolled) AS student_days, sum(present + late) AS attended
-      FROM ev GROUP BY dbn
-    ),
+    WITH ${SELECTED_SCHOOLS_SQL}, ${SCHOOL_RANGE_SQL},
     hits AS (
       SELECT sel.*, e.students, e.student_days, e.attended
       FROM sel LEFT JOIN school_ev e USING (dbn)

@@ -1,10 +1,10 @@
 import type { Warehouse } from '../warehouse/warehouse.ts';
-import { FILTERED_SCHOOLS_SQL, type Filters, filterParams } from './filters.ts';
+import { DISTRICT_DAYS_SQL, type Filters, filterParams } from './filters.ts';
 import { jsonRows } from './json-rows.ts';
 import { type Published, publish } from './suppression.ts';
 
 /** Gold tables the Trends page reads. */
-export const TREND_TABLES = ['fact_event_metrics', 'dim_school'] as const;
+export const TREND_TABLES = ['fact_district_day'] as const;
 
 /** Attendance of one period (a school day, or a week starting on Monday) in one area. */
 export interface TrendPoint {
@@ -30,13 +30,13 @@ export interface TrendMetrics {
 
 /** SQL of the Trends page; every figure is computed here, on gold. */
 export const TREND_SQL = {
-  // One pass over the facts into (day, borough) totals, then days and weeks, citywide and by borough.
+  // The selected (day, district) totals into (day, borough) totals, then days and weeks, citywide and by borough.
   points: `
-    WITH ${FILTERED_SCHOOLS_SQL},
+    WITH ${DISTRICT_DAYS_SQL},
     d AS (
-      SELECT ev.event_date, coalesce(sel.borough_name, 'Unknown') AS borough,
-             count(*) AS schools, sum(ev.enrolled) AS enrolled, sum(ev.present + ev.late) AS attended
-      FROM ev JOIN sel USING (dbn)
+      SELECT event_date, coalesce(borough_name, 'Unknown') AS borough,
+             sum(schools) AS schools, sum(student_days) AS enrolled, sum(attended) AS attended
+      FROM dd
       GROUP BY 1, 2
     ),
     days AS (

@@ -40,15 +40,26 @@ describe('medallion export', () => {
     });
     assert.deepEqual(
       tables.map((t) => t.table),
-      ['dim_school', 'fact_equity_metrics', 'fact_event_metrics', 'school_snapshot'],
+      [
+        'dim_school',
+        'fact_district_day',
+        'fact_equity_metrics',
+        'fact_event_metrics',
+        'fact_school_week',
+        'school_snapshot',
+      ],
     );
     assert.deepEqual((await readdir(out)).sort(), [
       'dim_school.csv',
       'dim_school.parquet',
+      'fact_district_day.csv',
+      'fact_district_day.parquet',
       'fact_equity_metrics.csv',
       'fact_equity_metrics.parquet',
       'fact_event_metrics.csv',
       'fact_event_metrics.parquet',
+      'fact_school_week.csv',
+      'fact_school_week.parquet',
       'school_snapshot.csv',
       'school_snapshot.parquet',
     ]);
@@ -63,6 +74,28 @@ describe('medallion export', () => {
     const bronx = rows.find((r) => r.dbn === '07X005')!;
     assert.deepEqual([bronx.enrolled, bronx.present], ['150', '125']);
     assert.equal(tables.find((t) => t.table === 'fact_event_metrics')!.suppressedCells, 2 * 7);
+    // The aggregate marts: Staten Island's one school (7 students a day) is its week and its district's days.
+    const week = await read<{ dbn: string; max_enrolled: string; student_days: string; attended: string }>(
+      `SELECT dbn, max_enrolled, student_days, attended FROM read_parquet(${quoteLiteral(join(out, 'fact_school_week.parquet'))})
+       WHERE dbn IN ('31R030', '07X005') ORDER BY dbn`,
+    );
+    assert.deepEqual(
+      week.map((r) => [r.dbn, r.max_enrolled, r.student_days, r.attended]),
+      [
+        ['07X005', '150', '300', '256'], // (120 + 6) + (125 + 5) attended
+        ['31R030', 's', 's', 's'],
+      ],
+    );
+    assert.equal(tables.find((t) => t.table === 'fact_school_week')!.suppressedCells, 3);
+    const districtDays = await read<{ district: number; student_days: string }>(
+      `SELECT district, student_days FROM read_parquet(${quoteLiteral(join(out, 'fact_district_day.parquet'))})
+       WHERE district = 31`,
+    );
+    assert.deepEqual(
+      districtDays.map((r) => r.student_days),
+      ['s', 's'],
+    );
+    assert.equal(tables.find((t) => t.table === 'fact_district_day')!.suppressedCells, 2 * 2);
 
     const csvRows = await read<Record<string, string>>(
       `SELECT * FROM read_csv(${quoteLiteral(join(out, 'dim_school.csv'))}, all_varchar = true)`,

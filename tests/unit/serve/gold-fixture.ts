@@ -1,6 +1,19 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { REPO_ROOT } from '../../../src/config/project.ts';
 import { openDuckDb } from '../../../src/engine/duckdb.ts';
+
+/** The gold marts the dashboard reads that are aggregates of the tables below, built by their own model SQL. */
+const DERIVED_MARTS = ['fact_school_week', 'fact_district_day'] as const;
+
+/** A mart's model SQL with its refs pointing at the fixture's gold tables. */
+async function martSql(name: string): Promise<string> {
+  const sql = await readFile(
+    join(REPO_ROOT, 'pipelines', 'nyc-schools', 'gold', 'models', 'marts', `${name}.sql`),
+    'utf8',
+  );
+  return sql.replace(/\{\{\s*ref\('(\w+)'\)\s*\}\}/g, 'gold.$1');
+}
 
 /** The latest school day in the fixture. */
 export const FIXTURE_LATEST = '2018-10-02';
@@ -8,7 +21,8 @@ export const FIXTURE_LATEST = '2018-10-02';
 export const FIXTURE_EARLIER = '2018-10-01';
 
 /**
- * Builds a small warehouse file with the gold tables the dashboard reads, with known numbers:
+ * Builds a small warehouse file with the gold tables the dashboard reads, with known numbers (the
+ * aggregate marts fact_school_week and fact_district_day by their models' own SQL):
  * seven schools in five boroughs over two days (and an eighth never streamed). 31R030 has an
  * enrollment of 9, so its demographic shares must be published as `s`; 01M015 has two SCD2 versions. On the latest day Staten Island has 7 students
  * (under the minimum group size of 10); quintile Q4 has 9 streaming students, and the schools
@@ -107,6 +121,7 @@ export async function buildGoldFixture(path: string): Promise<void> {
         ('eni_quintile', 'Q5', 1, 150, 300, 0.853333, 0.8702, -0.016867, 0.32, 0.341, 0.93, 0.21, 0.19, 0.24),
         ('eni_quintile', 'unknown', 1, 40, 40, 0.9, 0.91, -0.01, 0.25, 0.3, NULL, NULL, NULL, NULL);
     `);
+    for (const mart of DERIVED_MARTS) await db.exec(`CREATE TABLE gold.${mart} AS ${await martSql(mart)}`);
   } finally {
     await db.close();
   }

@@ -228,6 +228,65 @@ describe('dashboard pages API over a gold fixture', () => {
     assert.deepEqual(filtered.schools.map((s: Json) => s.key).sort(), ['01M015', '02M020']);
   });
 
+  test("date ranges: whole weeks (read from fact_school_week) and edge days give the school-days' figures", async () => {
+    // Whole week 2018-10-01..07 (both days from the weekly mart), edge days only (from/to inside the
+    // week), a whole week plus an empty one, and one borough.
+    const ranges = [
+      `from=${FIXTURE_EARLIER}&to=2018-10-07`,
+      `from=${FIXTURE_LATEST}`,
+      `to=${FIXTURE_EARLIER}`,
+      'from=2018-09-24&to=2018-10-07',
+      `borough=X&from=${FIXTURE_LATEST}&to=2018-10-07`,
+    ];
+    for (const range of ranges) {
+      const params = new URLSearchParams(range);
+      const expected = await sql<{ dbn: string; students: number; rate: number }>(
+        warehouse,
+        `SELECT dbn, max(enrolled)::BIGINT AS students, sum(present + late)::DOUBLE / sum(enrolled) AS rate
+         FROM gold.fact_event_metrics
+         WHERE ($1::DATE IS NULL OR event_date >= $1::DATE) AND ($2::DATE IS NULL OR event_date <= $2::DATE)
+           AND ($3::VARCHAR IS NULL OR substr(dbn, 3, 1) = $3::VARCHAR)
+         GROUP BY dbn HAVING max(enrolled) >= 10 ORDER BY dbn`,
+        [params.get('from'), params.get('to'), params.get('borough')],
+      );
+      assert.ok(expected.length > 0, range);
+      const figures = (rows: Json[], key: string) =>
+        rows
+          .filter((r: Json) => typeof r.students === 'number')
+          .map((r: Json) => [r[key], r.students, r.streamingAttendanceRate ?? r.attendanceRate])
+          .sort((a: Json[], b: Json[]) => String(a[0]).localeCompare(String(b[0])));
+      const want = expected.map((e) => [e.dbn, e.students, e.rate]);
+      const compare = (await getJson(`${dashboard.url}api/compare?${range}`)).body;
+      assert.deepEqual(figures(compare.schools, 'key'), want, `compare ${range}`);
+      const schools = (await getJson(`${dashboard.url}api/schools?${range}`)).body;
+      assert.deepEqual(
+        schools.schools
+          .filter((r: Json) => typeof r.attendanceRate === 'number')
+          .map((r: Json) => [r.dbn, r.attendanceRate]),
+        expected.map((e) => [e.dbn, e.rate]),
+        `schools ${range}`,
+      );
+      const equity = (await getJson(`${dashboard.url}api/equity?${range}`)).body;
+      const mapped = equity.schools
+        .filter((m: Json) => typeof m.value === 'number')
+        .map((m: Json) => [m.dbn, m.value])
+        .sort((a: Json[], b: Json[]) => String(a[0]).localeCompare(String(b[0])));
+      assert.deepEqual(
+        mapped,
+        expected.map((e) => [e.dbn, e.rate]),
+        `equity ${range}`,
+      );
+      const [days] = await sql<{ n: number }>(
+        warehouse,
+        `SELECT count(DISTINCT event_date)::BIGINT AS n FROM gold.fact_event_metrics
+         WHERE ($1::DATE IS NULL OR event_date >= $1::DATE) AND ($2::DATE IS NULL OR event_date <= $2::DATE)
+           AND ($3::VARCHAR IS NULL OR substr(dbn, 3, 1) = $3::VARCHAR)`,
+        [params.get('from'), params.get('to'), params.get('borough')],
+      );
+      assert.equal(compare.days, days!.n, `compare days ${range}`);
+    }
+  });
+
   test('/api/trends: daily and weekly attendance, citywide and by borough', async () => {
     const { body } = await getJson(`${dashboard.url}api/trends`);
     const days = await sql<{ day: string; rate: number }>(
