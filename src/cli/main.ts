@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     return (await cmd.run(values, positionals)) ?? 0;
   } catch (err) {
     const e = asMedallionError(err);
-    logger.debug({ err: e, cause: e.cause }, 'command failed');
+    logger.debug({ event: 'command.failed', err: e, cause: e.cause }, 'command failed');
     process.stderr.write(`medallion ${cmd.name}: ${e.toUserLine()}\n`);
     return e.code === 'MDL_USAGE' ? 2 : 1;
   }

@@ -23,6 +23,19 @@ export const LOG_EVENTS = {
   'metrics.listening': 'the metrics listener of `run` is bound (url)',
   'metrics.unavailable': 'the metrics listener of `run` could not bind; the run goes on without it',
   'metrics.scrape.failed': 'a part of a /metrics scrape could not be read (the rest is served)',
+  'ingest.batch.committed': 'a micro-batch is durable in bronze and acknowledged (records, files); debug',
+  'ingest.source.reconnecting': 'the event source failed (broker restarted or unreachable); reconnecting with backoff',
+  'refine.chunk.committed': 'a chunk of bronze is committed to silver, quarantine and duplicates (counts)',
+  'refine.key.generated': 'no pseudonymization key was set: a local one was generated (demo only)',
+  'load.done': 'load finished (datasets, rows, silver versions); debug',
+  'delta.checkpoint.failed': 'writing a Delta checkpoint failed; readers replay the JSON log instead',
+  'lineage.send_failed': 'an OpenLineage event could not be posted (HTTP transport); the job goes on',
+  'serve.listening': 'the dashboard is bound (url)',
+  'serve.exposed': 'the dashboard listens beyond loopback (host); use --token',
+  'serve.request.rejected': 'a dashboard request was refused with a MedallionError code (bad parameter, token)',
+  'serve.request.failed': 'a dashboard request failed unexpectedly (path)',
+  'serve.status.failed': 'the pipeline page could not read the lake status',
+  'command.failed': 'a command ended with an error (code, cause); debug, the command prints it',
 } as const;
 
 /** A stable event code: one of {@link LOG_EVENTS}, with `<job>` filled in. */

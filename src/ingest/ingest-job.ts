@@ -182,7 +182,10 @@ export class IngestSession {
         records += batch.recordCount;
         this.#totalBatches++;
         this.#totalRecords += batch.recordCount;
-        this.#log.debug({ records: batch.recordCount, files: written.length }, 'batch durable');
+        this.#log.debug(
+          { event: 'ingest.batch.committed', records: batch.recordCount, files: written.length },
+          'batch durable',
+        );
         progress(
           `ingest: batch ${this.#totalBatches}: ${batch.recordCount.toLocaleString('en-US')} records → ${written.length} bronze file(s) (${this.#totalRecords.toLocaleString('en-US')} so far)`,
         );
@@ -200,7 +203,7 @@ export class IngestSession {
 
   async #reconnect(cause: string, signal: AbortSignal | undefined): Promise<void> {
     progress(`ingest: source failed (${cause}); reconnecting`);
-    this.#log.warn({ err: cause }, 'source failed; reconnecting');
+    this.#log.warn({ event: 'ingest.source.reconnecting', err: cause }, 'source failed; reconnecting');
     await this.#source.close().catch(() => {});
     await sleep(BACKOFF_START_MS, signal);
     if (signal?.aborted) return;

@@ -128,6 +128,6 @@ export async function runLoad(
       );
     }
   }
-  log.debug({ datasets }, 'load done');
+  log.debug({ event: 'load.done', datasets }, 'load done');
   return { datasets };
 }

@@ -23,7 +23,7 @@ export async function pseudonymKey(project: PipelineProject): Promise<Buffer> {
   await writeTextAtomic(file, `${randomBytes(32).toString('hex')}\n`);
   await chmod(file, 0o600);
   logger.warn(
-    { file, env: project.config.privacy.pseudonymKeyEnv },
+    { event: 'refine.key.generated', file, env: project.config.privacy.pseudonymKeyEnv },
     `generated a local pseudonymization key; set ${project.config.privacy.pseudonymKeyEnv} to use your own in production`,
   );
   return Buffer.from((await readFile(file, 'utf8')).trim(), 'utf8');

@@ -428,7 +428,7 @@ async function refineChunk(
   }
   await engine.exec(`DROP TABLE refine_checked; DROP TABLE refine_scored;
                      DROP TABLE refine_silver; DROP TABLE refine_duplicates; DROP TABLE refine_quarantine;`);
-  log.info({ ...counts }, 'chunk refined');
+  log.info({ event: 'refine.chunk.committed', ...counts }, 'chunk refined');
   return { ...counts, quarantineByRule: Object.fromEntries(byRuleRows.map((r) => [r.rule, r.n])) };
 }
 

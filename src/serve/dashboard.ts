@@ -401,13 +401,16 @@ function createApp(options: {
     const err = asMedallionError(error);
     const status = STATUS_OF[err.code] ?? 500;
     if (status === 500) {
-      log.error({ err: error, path: new URL(c.req.url).pathname }, 'dashboard request failed');
+      log.error(
+        { event: 'serve.request.failed', err: error, path: new URL(c.req.url).pathname },
+        'dashboard request failed',
+      );
       const internal = new MedallionError('MDL_INTERNAL', 'The dashboard failed to answer.', {
         hint: 'See the server log (stderr); rerun with MEDALLION_LOG_LEVEL=debug for detail.',
       });
       return c.json(errorBody(internal), 500);
     }
-    log.info({ code: err.code, path: new URL(c.req.url).pathname }, err.message);
+    log.info({ event: 'serve.request.rejected', code: err.code, path: new URL(c.req.url).pathname }, err.message);
     if (status === 503) c.header('Retry-After', err.code === 'MDL_WAREHOUSE_LOCKED' ? '2' : '10');
     c.header('Cache-Control', 'no-store');
     return c.json(errorBody(err), status);
@@ -439,7 +442,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const metrics = createPrometheusMetrics({ project, brokers: resolveBrokers() });
   if (!isLoopback(host) && !token) {
     const warning = `WARNING: the dashboard is bound to ${host}, beyond this machine, WITHOUT an access token: anyone who can reach this address can read it. Pass --token (or set MEDALLION_SERVE_TOKEN).`;
-    log.warn({ host }, warning);
+    log.warn({ event: 'serve.exposed', host }, warning);
     progress(`\n${'!'.repeat(78)}\n${warning}\n${'!'.repeat(78)}\n`);
   }
   const app = createApp({
@@ -476,7 +479,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${urlHost(host)}:${boundPort}/`;
-  log.info({ url }, 'dashboard listening');
+  log.info({ event: 'serve.listening', url }, 'dashboard listening');
   let closing: Promise<void> | undefined;
   return {
     url,

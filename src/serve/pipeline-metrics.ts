@@ -210,7 +210,7 @@ export class PipelineFacts {
       status = await readStatus(project, new LocalStorage(project.paths.lake), engine);
     } catch (err) {
       // The page still shows the runs, tests and lineage when the lake cannot be counted.
-      log.warn({ err }, 'pipeline page: reading the lake status failed');
+      log.warn({ event: 'serve.status.failed', err }, 'pipeline page: reading the lake status failed');
     } finally {
       await engine.close();
     }

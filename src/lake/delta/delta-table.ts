@@ -544,7 +544,10 @@ export class DeltaTable {
       await writeCheckpoint(this.storage, this.engine, this.tablePath, v, state);
       return true;
     } catch (err) {
-      log.warn({ err, tablePath: this.tablePath }, 'delta checkpoint failed (readers replay the JSON log instead)');
+      log.warn(
+        { event: 'delta.checkpoint.failed', err, tablePath: this.tablePath },
+        'delta checkpoint failed (readers replay the JSON log instead)',
+      );
       return false;
     }
   }
