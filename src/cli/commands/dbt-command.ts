@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DBT_COMMANDS, type DbtCommand, runDbt } from '../../build/dbt/index.ts';
-import { loadProject } from '../../config/project.ts';
 import { MedallionError } from '../../core/errors.ts';
 import { progress } from '../../core/logger.ts';
 import type { Command } from '../command.ts';
@@ -150,6 +149,8 @@ export const dbtCommand: Command = {
       const { existsSync } = await import('node:fs');
       if (existsSync('dbt_project.yml')) projectDir = process.cwd();
       else {
+        // The pipeline's project (and its config schema) is loaded only when it is needed.
+        const { loadProject } = await import('../../config/project.ts');
         const project = loadProject({
           projectDir: values['project'] as string | undefined,
           dataDir: values['data-dir'] as string | undefined,

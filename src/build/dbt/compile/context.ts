@@ -64,12 +64,42 @@ function agateTable(rows: readonly Record<string, unknown>[]) {
   };
 }
 
-/** What `adapter.get_relation` and `get_columns_in_relation` read: relations by `schema.name` (lower case). */
+/**
+ * What `adapter.get_relation` and `get_columns_in_relation` read, and what the adapter asks before
+ * DDL (dbt's relation cache): relations by `schema.name` (lower case), read once per run and kept
+ * current as nodes build. SQL the runner does not write itself (hooks, `run_query`) may change
+ * relations behind its back: it marks the catalog stale, and the adapter reads it again before
+ * the next answer.
+ */
 export class Catalog {
   readonly #relations = new Map<
     string,
     { schema: string; name: string; type: 'table' | 'view'; columns: { name: string; type: string }[] }
   >();
+  #stale = false;
+
+  /** Whether SQL of unknown effect ran since the catalog was read. */
+  get stale(): boolean {
+    return this.#stale;
+  }
+
+  invalidate(): void {
+    this.#stale = true;
+  }
+
+  /** Replaces the content with a fresh read of the warehouse. */
+  reset(
+    relations: Iterable<{
+      schema: string;
+      name: string;
+      type: 'table' | 'view';
+      columns: readonly { name: string; type: string }[];
+    }>,
+  ): void {
+    this.#relations.clear();
+    for (const r of relations) this.set(r.schema, r.name, r.type, [...r.columns]);
+    this.#stale = false;
+  }
 
   set(schema: string, name: string, type: 'table' | 'view', columns: { name: string; type: string }[]): void {
     this.#relations.set(`${schema}.${name}`.toLowerCase(), { schema, name, type, columns });
@@ -230,7 +260,8 @@ export function callMacro(
   args: unknown[],
   kwargs: Record<string, unknown>,
 ): unknown {
-  const local: Record<string, unknown> = { ...context };
+  // The caller's variables by prototype, not copied: the macro's own names shadow them.
+  const local = Object.create(context) as Record<string, unknown>;
   const names = new Set(def.params.map((p) => p.name));
   def.params.forEach((p, i) => {
     if (i < args.length) local[p.name] = args[i];

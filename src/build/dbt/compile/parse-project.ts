@@ -356,6 +356,38 @@ function parseRender(runtime: DbtRuntime, manifest: Manifest, p: Pending): void 
   node.config['tags'] = configTags(node.config);
 }
 
+/** `ref('x')`, `source('a', 'b')`, `var('v')`, `env_var('E', 'd')`: a call with string literals only. */
+const LITERAL_CALL =
+  /^\s*(ref|source|var|env_var)\s*\(\s*((?:'[^'\\]*'|"[^"\\]*")(?:\s*,\s*(?:'[^'\\]*'|"[^"\\]*"))*)\s*\)\s*$/;
+
+/**
+ * Evaluates a test argument expression. The common forms (a `ref`/`source`/`var`/`env_var` call
+ * with string literals, and `get_where_subquery` of one) call the context's functions directly,
+ * with the result Jinja would give, instead of compiling a one-off template per test; anything
+ * else, or an error, goes through the engine (which locates the error).
+ */
+function evaluateArgument(
+  runtime: DbtRuntime,
+  expression: string,
+  ctx: Record<string, unknown>,
+  opts: { file: string; startLine: number; strict: boolean },
+  wrap?: string,
+): unknown {
+  const m = LITERAL_CALL.exec(expression);
+  const fn = m ? ctx[m[1]!] : undefined;
+  const outer = wrap === undefined ? undefined : ctx[wrap];
+  if (m && typeof fn === 'function' && (wrap === undefined || typeof outer === 'function')) {
+    try {
+      const args = [...m[2]!.matchAll(/'([^'\\]*)'|"([^"\\]*)"/g)].map((a) => a[1] ?? a[2]);
+      const value = fn(...args);
+      return outer ? (outer as (v: unknown) => unknown)(value) : value;
+    } catch {
+      // Evaluated again below, for the located error.
+    }
+  }
+  return runtime.engine.evaluate(wrap === undefined ? expression : `${wrap}(${expression})`, ctx, opts);
+}
+
 /**
  * Renders a generic test: evaluates its arguments in the test's context (dbt's rule: strings that
  * look like `ref(...)`/`source(...)`/`var(...)` are expressions, other strings are rendered,
@@ -391,7 +423,7 @@ export function renderGenericTest(
     if (typeof value === 'string') {
       if (key === 'column_name') return value;
       if (/^\s*(env_var|ref|var|source|doc)\s*\(.+\)\s*$/s.test(value))
-        return runtime.engine.evaluate(value, ctx, opts);
+        return evaluateArgument(runtime, value, ctx, opts);
       if (value.includes('{{') || value.includes('{%')) {
         const whole = /^\s*\{\{([\s\S]*)\}\}\s*$/.exec(value);
         return whole && !whole[1]!.includes('}}')
@@ -408,7 +440,7 @@ export function renderGenericTest(
   try {
     const kwargs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(meta.kwargs)) kwargs[k] = evaluate(v, k);
-    kwargs['model'] = runtime.engine.evaluate(`get_where_subquery(${meta.modelExpression})`, ctx, opts);
+    kwargs['model'] = evaluateArgument(runtime, meta.modelExpression, ctx, opts, 'get_where_subquery');
     const sql = callMacro(runtime, def, ctx, mode === 'compile', [], kwargs);
     return typeof sql === 'string' ? sql : String(sql ?? '');
   } catch (err) {

@@ -1,6 +1,13 @@
 import { MedallionError } from '../../../core/errors.ts';
 import { jinjaFilters, jinjaTests } from './filters.ts';
-import { type NunjucksNode, type NunjucksParser, nunjucks, nunjucksInternals } from './nunjucks-internals.ts';
+import {
+  type NunjucksCompiledTemplate,
+  type NunjucksContext,
+  type NunjucksNode,
+  type NunjucksParser,
+  nunjucks,
+  nunjucksInternals,
+} from './nunjucks-internals.ts';
 import { isPlainObject, pyPercentFormat, pyStr, pythonMethod } from './python-compat.ts';
 
 /**
@@ -52,7 +59,7 @@ export interface JinjaRenderOptions {
   readonly strict?: boolean;
 }
 
-type Template = { render(ctx: object): string };
+type Template = NunjucksCompiledTemplate;
 
 function pySlice(obj: unknown, start: number | null, stop: number | null, step: number | null): unknown {
   if (typeof obj !== 'string' && !Array.isArray(obj)) return undefined;
@@ -67,6 +74,13 @@ function pySlice(obj: unknown, start: number | null, stop: number | null, step: 
 }
 
 let installed = false;
+
+/**
+ * Whether the render running now prints undefined values as an error (dbt's compile) or as nothing
+ * (dbt's parse). Templates are compiled once, with the check in place, and it consults this flag:
+ * rendering is synchronous, so the flag is set around each render and restored after it.
+ */
+let strictRender = true;
 
 /** Patches nunjucks' runtime and compiler once, process-wide, for Jinja2 semantics. */
 function installJinja2Semantics(): void {
@@ -91,7 +105,7 @@ function installJinja2Semantics(): void {
   runtime.suppressValue = (val: unknown, autoescape: boolean) =>
     suppress(typeof val === 'string' || val === undefined ? val : pyStr(val), autoescape);
   runtime.ensureDefined = (val: unknown, lineno: number, colno: number) => {
-    if (val === undefined) {
+    if (val === undefined && strictRender) {
       throw new lib.TemplateError(
         'printed a value that is undefined (a misspelt variable, a missing attribute or key, or a macro that returns nothing)',
         lineno + 1,
@@ -100,6 +114,11 @@ function installJinja2Semantics(): void {
     }
     return val;
   };
+  // A macro's return() is a control-flow signal: pass it up as it is, without wrapping it in a
+  // TemplateError (which captures a stack trace) at every template it crosses.
+  const handleError = runtime.handleError;
+  runtime.handleError = (error: unknown, lineno: number, colno: number) =>
+    error instanceof MacroReturn ? error : handleError(error, lineno, colno);
   runtime['medallionConcat'] = (a: unknown, b: unknown) => pyStr(a) + pyStr(b);
   runtime['medallionMod'] = (a: unknown, b: unknown) =>
     typeof a === 'string' ? pyPercentFormat(a, b) : (((a as number) % (b as number)) + (b as number)) % (b as number);
@@ -348,16 +367,72 @@ function located(err: unknown, options: JinjaRenderOptions, source: string): unk
   });
 }
 
-/** Renders Jinja templates with dbt's semantics; one per run, caching compiled templates. */
+/** The class nunjucks wraps a template's variables in at render time (not exported by nunjucks). */
+type ContextClass = new (ctx: object, blocks: Record<string, unknown>, env: unknown) => NunjucksContext;
+let contextClass: ContextClass | undefined;
+
+function nunjucksContextClass(env: InstanceType<typeof nunjucks.Environment>): ContextClass {
+  if (!contextClass) {
+    const probe = new nunjucks.Template('', env, 'probe', true) as unknown as Template & {
+      render(ctx: object): string;
+    };
+    (probe as { rootRenderFunc: Template['rootRenderFunc'] }).rootRenderFunc = (_env, context, _frame, _rt, cb) => {
+      contextClass = (context as { constructor: ContextClass }).constructor;
+      cb(null, '');
+    };
+    probe.render({});
+  }
+  return contextClass!;
+}
+
+/**
+ * A render's nunjucks context over the caller's variables, without copying them (nunjucks copies
+ * every key on each render): variables the template sets at top level go to an overlay of its own,
+ * so the caller's object is never written.
+ */
+function overlayContext(
+  Context: ContextClass,
+  variables: Record<string, unknown>,
+  blocks: Record<string, unknown>,
+  env: { globals: Record<string, unknown> },
+): NunjucksContext {
+  const context = new Context({}, blocks, env);
+  let overlay: Record<string, unknown> | undefined;
+  const globals = env.globals;
+  context.ctx = variables;
+  context.lookup = (name: string) => {
+    if (overlay !== undefined && name in overlay) return overlay[name];
+    if (name in globals && !(name in variables)) return globals[name];
+    return variables[name];
+  };
+  context.setVariable = (name: string, value: unknown) => {
+    overlay ??= {};
+    overlay[name] = value;
+  };
+  context.getVariables = () => {
+    const all: Record<string, unknown> = {};
+    for (const k in variables) all[k] = variables[k];
+    return Object.assign(all, overlay);
+  };
+  return context;
+}
+
+/**
+ * Renders Jinja templates with dbt's semantics; one per run. Each template text is compiled once
+ * (parse and compile renders share it) and rendered over its variables without copying them.
+ */
 export class JinjaEngine {
   readonly #strict: InstanceType<typeof nunjucks.Environment>;
   readonly #lenient: InstanceType<typeof nunjucks.Environment>;
   readonly #templates = new Map<string, Template>();
+  readonly #Context: ContextClass;
+  readonly #Frame = nunjucksInternals.runtime.Frame;
 
   constructor() {
     installJinja2Semantics();
     this.#strict = this.#environment(true);
     this.#lenient = this.#environment(false);
+    this.#Context = nunjucksContextClass(this.#strict);
   }
 
   #environment(strict: boolean): InstanceType<typeof nunjucks.Environment> {
@@ -383,35 +458,55 @@ export class JinjaEngine {
   }
 
   #template(source: string, options: JinjaRenderOptions): Template {
-    const strict = options.strict ?? true;
-    const key = `${strict ? 's' : 'l'}\u0000${options.file}\u0000${source}`;
+    const key = `${options.file}\u0000${source}`;
     let t = this.#templates.get(key);
     if (!t) {
-      t = new nunjucks.Template(preprocessJinja(source), strict ? this.#strict : this.#lenient, options.file, true);
+      // Compiled in the strict environment, so printing goes through ensureDefined (see strictRender).
+      t = new nunjucks.Template(preprocessJinja(source), this.#strict, options.file, true) as unknown as Template;
       this.#templates.set(key, t);
     }
     return t;
   }
 
-  /** Renders `source` with `context` as its variables. */
+  /** Renders `source` with `context` as its variables (read, never written: top-level `set`s stay local). */
   render(source: string, context: Record<string, unknown>, options: JinjaRenderOptions): string {
-    let template: Template;
+    const strict = options.strict ?? true;
+    const previous = strictRender;
     try {
-      template = this.#template(source, options);
-      return template.render(context);
+      const template = this.#template(source, options);
+      const env = strict ? this.#strict : this.#lenient;
+      const ctx = overlayContext(this.#Context, context, template.blocks, env as never);
+      const frame = new this.#Frame();
+      frame.topLevel = true;
+      let failure: unknown;
+      let result = '';
+      strictRender = strict;
+      template.rootRenderFunc(env, ctx, frame, nunjucksInternals.runtime, (err, res) => {
+        if (err) failure ??= err;
+        else if (res !== undefined) result = res;
+      });
+      if (failure !== undefined) {
+        throw failure instanceof MacroReturn
+          ? failure
+          : nunjucksInternals.lib._prettifyError(template.path, true, failure);
+      }
+      return result;
     } catch (err) {
       throw located(err, options, source);
+    } finally {
+      strictRender = previous;
     }
   }
 
   /** Evaluates one Jinja expression (`ref('x')`, `var('y') + 1`) and returns its value, not its text. */
   evaluate(expression: string, context: Record<string, unknown>, options: JinjaRenderOptions): unknown {
     let captured: unknown;
-    const capture = (v: unknown) => {
+    const local = Object.create(context) as Record<string, unknown>;
+    local['__medallion_capture'] = (v: unknown) => {
       captured = v;
       return '';
     };
-    this.render(`{{ __medallion_capture(${expression}) }}`, { ...context, __medallion_capture: capture }, options);
+    this.render(`{{ __medallion_capture(${expression}) }}`, local, options);
     return captured;
   }
 }

@@ -15,6 +15,8 @@ export interface NunjucksRuntime {
   memberLookup: (obj: unknown, val: unknown, ...rest: unknown[]) => unknown;
   suppressValue: (val: unknown, autoescape: boolean) => unknown;
   ensureDefined: (val: unknown, lineno: number, colno: number) => unknown;
+  handleError: (error: unknown, lineno: number, colno: number) => unknown;
+  Frame: new () => { topLevel: boolean };
   [helper: string]: unknown;
 }
 
@@ -41,10 +43,34 @@ export interface NunjucksNodes {
 
 interface NunjucksModule {
   runtime: NunjucksRuntime;
-  lib: { TemplateError: new (message: string, lineno?: number, colno?: number) => Error };
+  lib: {
+    TemplateError: new (message: string, lineno?: number, colno?: number) => Error;
+    _prettifyError(path: string, withInternals: boolean, err: unknown): unknown;
+  };
   compiler: { Compiler: { prototype: NunjucksCompilerProto } };
   nodes: NunjucksNodes;
   installJinjaCompat(): void;
+}
+
+/** A compiled nunjucks template: its blocks and the function that renders it. */
+export interface NunjucksCompiledTemplate {
+  readonly blocks: Record<string, unknown>;
+  readonly path: string;
+  rootRenderFunc(
+    env: unknown,
+    context: unknown,
+    frame: unknown,
+    runtime: NunjucksRuntime,
+    cb: (err: unknown, res?: string) => void,
+  ): void;
+}
+
+/** The render-time context nunjucks builds around a template's variables (`ctx`). */
+export interface NunjucksContext {
+  ctx: Record<string, unknown>;
+  lookup(name: string): unknown;
+  setVariable(name: string, value: unknown): void;
+  getVariables(): Record<string, unknown>;
 }
 
 /** The nunjucks module with its internals typed. */

@@ -18,7 +18,31 @@ export function compiledPath(projectName: string, node: DbtNode): string {
   return join('compiled', projectName, node.originalFilePath);
 }
 
-const madeDirs = new Set<string>();
+const madeDirs = new Map<string, Promise<unknown>>();
+
+/**
+ * Writes a by-product file (compiled or run SQL, rewritten on every run: no fsync), creating its
+ * folder once per process (writes run concurrently, so they share one mkdir), again if it vanished.
+ */
+async function writeByProduct(file: string, text: string): Promise<void> {
+  const dir = dirname(file);
+  let made = madeDirs.get(dir);
+  if (!made) {
+    made = mkdir(dir, { recursive: true }).catch((err: unknown) => {
+      madeDirs.delete(dir);
+      throw err;
+    });
+    madeDirs.set(dir, made);
+  }
+  await made;
+  try {
+    await writeFile(file, text);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dir, { recursive: true });
+    await writeFile(file, text);
+  }
+}
 
 /** Writes what was run for a node to `run/<project>/<file>` (dbt's `target/run/`). */
 export async function writeRunSql(
@@ -29,12 +53,7 @@ export async function writeRunSql(
 ): Promise<void> {
   if (statements.length === 0) return;
   const file = join(targetPath, compiledPath(projectName, node).replace(/^compiled/, 'run'));
-  const dir = dirname(file);
-  if (!madeDirs.has(dir)) {
-    await mkdir(dir, { recursive: true });
-    madeDirs.add(dir);
-  }
-  await writeFile(file, `${statements.join(';\n\n')};\n`);
+  await writeByProduct(file, `${statements.join(';\n\n')};\n`);
 }
 
 export async function writeCompiled(
@@ -44,14 +63,7 @@ export async function writeCompiled(
   sql: string,
 ): Promise<string> {
   const rel = compiledPath(projectName, node);
-  // Compiled SQL is a by-product for people and tools to read, rewritten on every run: no fsync.
-  const file = join(targetPath, rel);
-  const dir = dirname(file);
-  if (!madeDirs.has(dir)) {
-    await mkdir(dir, { recursive: true });
-    madeDirs.add(dir);
-  }
-  await writeFile(file, sql.endsWith('\n') ? sql : `${sql}\n`);
+  await writeByProduct(join(targetPath, rel), sql.endsWith('\n') ? sql : `${sql}\n`);
   return rel;
 }
 

@@ -43,6 +43,8 @@ export async function compileNodeWithQueries(
   options: { incremental?: boolean } = {},
 ): Promise<string> {
   const round: QueryRound = { results: new Map(), pending: new Set(), named: new Map() };
+  // `adapter.get_relation` answers from the catalog: read it again if SQL changed it.
+  await adapter?.freshCatalog();
   for (let pass = 0; pass < 20; pass++) {
     round.pending.clear();
     round.named.clear();
@@ -59,6 +61,9 @@ export async function compileNodeWithQueries(
     }
     if (sql !== undefined && (round.pending.size === 0 || !adapter)) return sql;
     for (const q of round.pending) round.results.set(q, await adapter!.warehouse.query(q));
+    // The queries may have been DDL: the catalog is read again before it answers.
+    runtime.catalog?.invalidate();
+    await adapter!.freshCatalog();
   }
   throw new MedallionError(
     'MDL_DBT_COMPILE',
@@ -135,7 +140,10 @@ async function runHooks(
   for (const hook of hooks(node, key)) {
     const ctx = buildContext({ runtime, manifest, mode: 'compile', node });
     const sql = runtime.engine.render(hook, ctx, { file: `${node.originalFilePath} (${key})`, strict: true }).trim();
-    if (sql !== '') await adapter.warehouse.exec(sql);
+    if (sql !== '') {
+      await adapter.warehouse.exec(sql);
+      runtime.catalog?.invalidate();
+    }
   }
 }
 
@@ -216,6 +224,7 @@ export async function runTest(adapter: WarehouseAdapter, node: DbtNode, sql: str
     if (kind) await adapter.drop(audit, kind);
     const create = `create table ${audit.render()} as (\n${asSubquery(sql)}\n)`;
     await adapter.warehouse.exec(create);
+    await adapter.settle(audit, 'table');
     statements.push(create);
     sql = `select * from ${audit.render()}`;
   }

@@ -5,7 +5,6 @@ import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { asMedallionError, MedallionError } from '../../../core/errors.ts';
 import { progress } from '../../../core/logger.ts';
-import { DuckDbWarehouse } from '../../../warehouse/duckdb/duckdb-warehouse.ts';
 import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { WarehouseAdapter } from '../adapter/warehouse-adapter.ts';
 import { buildContext, Catalog, type DbtRuntime, envVarFunction, MacroRegistry } from '../compile/context.ts';
@@ -39,6 +38,12 @@ import { compileNodeWithQueries, isIncrementalRun, materialize, type Outcome, ru
 import { countsPhrase, progressLine, seconds } from './progress-lines.ts';
 
 const EXECUTING = new Set(['build', 'run', 'test', 'snapshot']);
+
+/** Opens the profile's DuckDB file; DuckDB is loaded only when a command needs the database. */
+async function openProfileWarehouse(path: string): Promise<Warehouse> {
+  const { DuckDbWarehouse } = await import('../../../warehouse/duckdb/duckdb-warehouse.ts');
+  return DuckDbWarehouse.openWithRetry(path);
+}
 
 function standardQuote(identifier: string): string {
   return `"${identifier.replaceAll('"', '""')}"`;
@@ -207,7 +212,7 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
   };
 
   if (options.command === 'freshness') {
-    const warehouse = options.warehouse ?? (await DuckDbWarehouse.openWithRetry(target.path ?? ':memory:'));
+    const warehouse = options.warehouse ?? (await openProfileWarehouse(target.path ?? ':memory:'));
     try {
       const results = await sourceFreshness(manifest, selected, warehouse, emit, targetPath, invocationId);
       const totals = totalsOf(results);
@@ -258,14 +263,15 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         hint: 'Set path: in the profile output.',
       });
     }
-    warehouse = await DuckDbWarehouse.openWithRetry(target.path);
+    warehouse = await openProfileWarehouse(target.path);
     opened = true;
   }
   try {
     const adapter = warehouse ? new WarehouseAdapter(warehouse) : undefined;
     const catalog = adapter ? new Catalog() : undefined;
     if (adapter && catalog) {
-      for (const r of await adapter.catalog()) catalog.set(r.schema, r.name, r.type, [...r.columns]);
+      catalog.reset(await adapter.catalog());
+      adapter.useCatalog(catalog);
       runtime.catalog = catalog;
     }
     const operations: OperationRun[] = [];
@@ -275,7 +281,10 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         const startedAt = new Date();
         const ctx = buildContext({ runtime, manifest, mode: 'compile' });
         const sql = engine.render(hook, ctx, { file: `dbt_project.yml (${key})`, strict: true }).trim();
-        if (sql !== '') await adapter.warehouse.exec(sql);
+        if (sql !== '') {
+          await adapter.warehouse.exec(sql);
+          catalog?.invalidate();
+        }
         // dbt reports each project hook as an "operation" in run_results.json.
         operations.push({
           uniqueId: `operation.${project.name}.${project.name}-${key}-${i}`,
@@ -390,17 +399,10 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         const e = asMedallionError(err, 'MDL_DBT_RUN');
         outcome = { status: 'error', message: e.message, action: 'error' };
       }
-      if (adapter && catalog && node.relation && outcome.status === 'success' && node.resourceType !== 'test') {
-        const kind = await adapter.relationKind(node.relation);
-        if (kind)
-          catalog.set(
-            node.relation.schema,
-            node.relation.identifier,
-            kind,
-            (await adapter.columns(node.relation)) ?? [],
-          );
-        else catalog.delete(node.relation.schema, node.relation.identifier);
-      }
+      if (adapter && catalog && node.relation && outcome.status === 'success' && node.resourceType !== 'test')
+        await adapter.settle(node.relation, node.config['materialized'] === 'view' ? 'view' : 'table');
+      // A failed node may have left its relations half-changed: read them again before trusting them.
+      else if (outcome.status === 'error') catalog?.invalidate();
       if (outcome.statements) track(writeRunSql(targetPath, manifest.projectName, node, outcome.statements));
       const elapsed = (performance.now() - t0) / 1000;
       const result: DbtNodeResult = {
@@ -457,6 +459,7 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
         const w = await warehouse.connect();
         extra.push(w);
         const a = new WarehouseAdapter(w);
+        if (catalog) a.useCatalog(catalog);
         for (const id of order) {
           const n = manifest.nodes.get(id);
           const rel = n?.relation ?? n?.auditRelation;
@@ -466,27 +469,48 @@ export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
       }
     }
     try {
-      const pending = new Set(order);
-      const finished = new Set<string>();
+      // Ready nodes start in `order`'s order: each node counts its unfinished parents, and a node
+      // whose count reaches zero joins the ready list (kept sorted by position in `order`).
+      const position = new Map(order.map((id, i) => [id, i]));
+      const waitingOn = new Map<string, number>();
+      const ready: number[] = [];
+      for (const [i, id] of order.entries()) {
+        const n = graph.parents(id).size;
+        waitingOn.set(id, n);
+        if (n === 0) ready.push(i);
+      }
+      const makeReady = (i: number) => {
+        let lo = 0;
+        let hi = ready.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (ready[mid]! < i) lo = mid + 1;
+          else hi = mid;
+        }
+        ready.splice(lo, 0, i);
+      };
+      let remaining = order.length;
       await new Promise<void>((resolveAll, rejectAll) => {
         let running = 0;
         const pump = () => {
-          if (pending.size === 0 && running === 0) return resolveAll();
-          for (const id of order) {
-            if (adapters.length === 0) break;
-            if (!pending.has(id)) continue;
-            if ([...graph.parents(id)].some((p) => !finished.has(p))) continue;
-            pending.delete(id);
+          if (remaining === 0 && running === 0) return resolveAll();
+          while (adapters.length > 0 && ready.length > 0) {
+            const id = order[ready.shift()!]!;
+            remaining--;
             running++;
             const a = adapters.pop();
             runOne(id, a).then(() => {
               running--;
-              finished.add(id);
               adapters.push(a);
+              for (const c of graph.children(id)) {
+                const left = waitingOn.get(c)! - 1;
+                waitingOn.set(c, left);
+                if (left === 0) makeReady(position.get(c)!);
+              }
               pump();
             }, rejectAll);
           }
-          if (running === 0 && pending.size > 0) rejectAll(new Error('dbt runner: no node can start (cycle)'));
+          if (running === 0 && remaining > 0) rejectAll(new Error('dbt runner: no node can start (cycle)'));
         };
         pump();
       });
