@@ -26,7 +26,7 @@ import { join } from 'node:path';
 import { loadProject, REPO_ROOT } from '../src/config/project.ts';
 import { COMPARE_SQL, readCompare } from '../src/serve/compare-metrics.ts';
 import { startDashboard } from '../src/serve/dashboard.ts';
-import { EQUITY_SQL, readEquity } from '../src/serve/equity-metrics.ts';
+import { EQUITY_SQL, parseEquityRows, readEquity } from '../src/serve/equity-metrics.ts';
 import { type Filters, filterParams } from '../src/serve/filters.ts';
 import { jsonRows } from '../src/serve/json-rows.ts';
 import { readNow } from '../src/serve/now-metrics.ts';
@@ -210,7 +210,6 @@ export async function run(args: string[]): Promise<BenchResult> {
   };
   const eqParams = (p: Record<string, string>) => [...filterParams(filtersOf(p)), p['metric'] ?? 'attendance'];
   const listParams = (p: Record<string, string>) => [...filterParams(filtersOf(p)), p['q'] ?? null, SCHOOL_LIST_LIMIT];
-  const EQ_ORDER = 'q.group_type, q.group_key';
   const CMP_ORDER = 'q.level, abs(q.streaming_rate - q.official_rate) DESC NULLS LAST, q.key';
   const TREND_ORDER = "q.grain, q.period, q.area <> 'New York City', q.area";
   const fp = (p: Record<string, string>) => filterParams(filtersOf(p));
@@ -231,14 +230,17 @@ export async function run(args: string[]): Promise<BenchResult> {
       name: 'equity',
       variants: filterVariants.map((v, i) => (i % 2 ? { ...v, metric: 'ell' } : v)),
       path: (p) => `/api/equity${qs(p)}`,
-      raw: (wh, p) => jsonRows(wh, BASE_SQL.equity, eqParams(p), EQ_ORDER),
+      raw: async (wh, p) => parseEquityRows(await wh.query(BASE_SQL.equity, eqParams(p))),
       same: (wh, p) =>
         readEquity(wh, {
           filters: filtersOf(p),
           metric: (p['metric'] ?? 'attendance') as 'attendance',
           minGroupSize: min,
         }),
-      check: checkOf(EQUITY_SQL.all, BASE_SQL.equity, eqParams, EQ_ORDER),
+      check: async (wh, p) => [
+        parseEquityRows(await wh.query(EQUITY_SQL.all, eqParams(p))),
+        parseEquityRows(await wh.query(BASE_SQL.equity, eqParams(p))),
+      ],
     },
     {
       name: 'schools',

@@ -1,6 +1,5 @@
 import type { Warehouse } from '../warehouse/warehouse.ts';
 import { type Filters, filterParams, SCHOOL_RANGE_SQL, type SchoolMetric, SELECTED_SCHOOLS_SQL } from './filters.ts';
-import { jsonRows } from './json-rows.ts';
 import { type Published, publish } from './suppression.ts';
 
 /** Gold tables the Equity page reads. */
@@ -116,10 +115,13 @@ export const EQUITY_SQL = {
     WHERE sel.latitude IS NOT NULL AND sel.longitude IS NOT NULL
       AND ($5::VARCHAR <> 'attendance' OR e.dbn IS NOT NULL)
     )
-    SELECT * FROM grouped UNION ALL BY NAME SELECT * FROM mapped`,
+    -- Two JSON lists in one row: the groups (~45 rows of many figures) and the map (~1,800 rows of a
+    -- few); one list of both, each row carrying every column, was 2.7x the text to write and parse.
+    SELECT (SELECT to_json(coalesce(list(g ORDER BY g.group_type, g.group_key), [])) FROM grouped g)::VARCHAR AS groups,
+           (SELECT to_json(coalesce(list(m ORDER BY m.group_key), [])) FROM mapped m)::VARCHAR AS schools`,
 } as const;
 
-type MapRow = {
+export type MapRow = {
   school_name: string;
   borough: string;
   latitude: number;
@@ -128,7 +130,7 @@ type MapRow = {
   group_size: number | null;
 };
 
-type GroupRow = {
+export type GroupRow = {
   group_type: string;
   group_key: string;
   schools: number;
@@ -145,6 +147,15 @@ type GroupRow = {
   streaming_chronic_absence_rate: number | null;
   stream_students: number | null;
 };
+
+/** The rows of {@link EQUITY_SQL}.all: its groups and its map, parsed from their JSON lists. */
+export function parseEquityRows(result: readonly { groups: string; schools: string }[]): {
+  groups: GroupRow[];
+  schools: (MapRow & { group_key: string })[];
+} {
+  const [row] = result;
+  return { groups: JSON.parse(row?.groups ?? '[]'), schools: JSON.parse(row?.schools ?? '[]') };
+}
 
 /** Publishes one group of {@link EQUITY_SQL}.all. */
 function toGroup(r: GroupRow, min: number, filtered: boolean): EquityGroup {
@@ -181,14 +192,9 @@ export async function readEquity(
   const f = options.filters;
   const filtered = Boolean(f.borough || f.district || f.from || f.to);
   const params = filterParams(f);
-  const all = await jsonRows<GroupRow & MapRow>(
-    wh,
-    EQUITY_SQL.all,
-    [...params, options.metric],
-    'q.group_type, q.group_key',
+  const { groups: rows, schools } = parseEquityRows(
+    await wh.query<{ groups: string; schools: string }>(EQUITY_SQL.all, [...params, options.metric]),
   );
-  const rows = all.filter((r) => r.group_type !== 'school');
-  const schools = all.filter((r) => r.group_type === 'school');
   const of = (type: string) => rows.filter((r) => r.group_type === type).map((r) => toGroup(r, min, filtered));
   const quintiles = of('eni_quintile');
   const q1 = quintiles.find((q) => q.group === 'Q1');
