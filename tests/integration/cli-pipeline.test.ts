@@ -31,7 +31,7 @@ test('simulate --faults default → run --once: status reconciles exactly with t
     assert.equal(s.late.rows, truth.late);
     assert.equal(s.gold.tests.fail, 0);
     assert.ok(s.gold.tests.pass >= 30, `gold tests passed: ${s.gold.tests.pass}`);
-    assert.equal(s.gold.models, 10);
+    assert.equal(s.gold.models, 12);
     assert.deepEqual(s.lastRun && [s.lastRun.job, s.lastRun.status], ['run', 'success']);
 
     const again = await medallion(['run', '--once'], env);

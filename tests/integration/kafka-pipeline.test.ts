@@ -30,7 +30,7 @@ test('simulator → Kafka → bronze → silver → gold: exact counts against t
     assert.equal(s.quarantine.rows, truth.malformed + truth.invalid + truth.unknownSchool);
     assert.equal(s.late.rows, truth.late, 'late events per Kafka partition match the simulator');
     assert.equal(s.gold.tests.fail, 0);
-    assert.equal(s.gold.models, 10);
+    assert.equal(s.gold.models, 12);
 
     // Every (partition, offset) of the topic is in bronze exactly once, with the Kafka columns.
     const offsets = await medallionJson<{ partitions: number; rows: number; distinct_positions: number }[]>(
