@@ -18,9 +18,10 @@ import { kafkaBrokersOrSkip } from '../helpers/services.ts';
 import { tempProject } from '../helpers/temp-project.ts';
 
 // The events are produced in waves, each only once the group is in the state the next step needs.
-// A single burst does not work: on a quiet machine the simulator produces 150,000 events in about
-// 5 s and the first members drain them before a slower one (it ingests the reference files first)
-// has joined, which then has nothing to write; on a busy one the opposite happens.
+// A single burst raced the ingesters' start: on a quiet machine the simulator produced 150,000
+// events in about 5 s and the first members drained them before a slower one (each ingests the
+// reference files first) had joined, which then had nothing to write, so waiting for members
+// "writing" timed out. Whether it did depended on which was faster, not on ingest.
 
 /** Produces `events` simulated events to the project's topic (the first call creates it). */
 async function produce(args: readonly string[], env: Record<string, string>, events: number, seed: number) {
