@@ -35,6 +35,18 @@ export const LOG_EVENTS = {
   'serve.request.rejected': 'a dashboard request was refused with a MedallionError code (bad parameter, token)',
   'serve.request.failed': 'a dashboard request failed unexpectedly (path)',
   'serve.status.failed': 'the pipeline page could not read the lake status',
+  'kafka.connected': 'the Kafka source joined its group (partitions owned, end offsets at connect)',
+  'kafka.group.rebalanced': 'a consumer-group rebalance assigned/revoked partitions (generation)',
+  'kafka.group.lost': 'this member lost its consumer-group membership; the session reconnects',
+  'kafka.group.leave_failed': 'leaving the consumer group at close failed (the session timeout frees the partitions)',
+  'kafka.heartbeat.failed': 'a group heartbeat failed; debug',
+  'kafka.offsets.ahead_of_bronze': 'the group committed offsets past what bronze holds; reading from bronze',
+  'kafka.retention.skipped': 'records were deleted by retention before they were read; continuing at the log start',
+  'kafka.commit.skipped': 'slices of partitions revoked since they were read are not committed',
+  'kafka.commit.rebalancing': 'offsets not committed because the group is rebalancing (bronze stays the position)',
+  'kafka.topic.created': 'the configured topic was created (autoCreateTopic)',
+  'kafka.topic.mismatch': 'the topic exists with another partition count than configured',
+  'kafka.produce.failed': "the simulator's producer failed; it must reconnect",
   'command.failed': 'a command ended with an error (code, cause); debug, the command prints it',
 } as const;
 

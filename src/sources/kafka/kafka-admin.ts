@@ -70,12 +70,15 @@ export async function ensureTopic(brokers: readonly string[], topic: string, par
     const existing = await describePartitions(admin, topic);
     if (existing !== undefined) {
       if (existing !== partitions)
-        log.info({ topic, partitions: existing, wanted: partitions }, 'topic exists with another partition count');
+        log.info(
+          { event: 'kafka.topic.mismatch', topic, partitions: existing, wanted: partitions },
+          'topic exists with another partition count',
+        );
       return existing;
     }
     try {
       await admin.createTopics({ topics: [topic], partitions, replicas: -1 });
-      log.info({ topic, partitions }, 'created topic');
+      log.info({ event: 'kafka.topic.created', topic, partitions }, 'created topic');
     } catch (err) {
       if (!protocolErrorNames(err).includes('TOPIC_ALREADY_EXISTS')) throw err;
     }

@@ -136,7 +136,7 @@ export class KafkaEventSink {
       const error = kafkaError(err, this.brokers, `produce to ${this.topic}`);
       // After a failed or timed-out produce the producer's sequence state is uncertain: reconnect.
       this.#broken = error;
-      log.warn({ err: error.message }, 'produce failed; the sink must be reconnected');
+      log.warn({ event: 'kafka.produce.failed', err: error.message }, 'produce failed; the sink must be reconnected');
       throw error;
     }
   }

@@ -229,10 +229,10 @@ export class KafkaSource implements Source {
     consumer.on('consumer:group:join', (payload: ConsumerGroupJoinPayload) => this.#onJoin(payload));
     consumer.on('error', (err: unknown) => {
       this.#fatal = kafkaError(err, this.brokers, `rejoin consumer group ${this.groupId}`);
-      this.#log.warn({ err: this.#fatal.message }, 'consumer group membership lost');
+      this.#log.warn({ event: 'kafka.group.lost', err: this.#fatal.message }, 'consumer group membership lost');
     });
     consumer.on('consumer:heartbeat:error', (payload: { error?: unknown }) =>
-      this.#log.debug({ err: String(payload.error) }, 'heartbeat failed'),
+      this.#log.debug({ event: 'kafka.heartbeat.failed', err: String(payload.error) }, 'heartbeat failed'),
     );
     const action = `join consumer group ${this.groupId} on ${this.topic}`;
     try {
@@ -261,6 +261,7 @@ export class KafkaSource implements Source {
     }
     this.#log.info(
       {
+        event: 'kafka.connected',
         partitions: [...this.#owned.keys()],
         endOffsets: Object.fromEntries([...this.#endAtConnect].map(([p, o]) => [p, Number(o)])),
       },
@@ -288,7 +289,13 @@ export class KafkaSource implements Source {
     );
     if (revoked.length > 0 || this.#assignmentVersion > 1)
       this.#log.info(
-        { generation: payload.generationId, assigned: [...assigned].sort((a, b) => a - b), revoked, lostMembership },
+        {
+          event: 'kafka.group.rebalanced',
+          generation: payload.generationId,
+          assigned: [...assigned].sort((a, b) => a - b),
+          revoked,
+          lostMembership,
+        },
         'consumer group rebalanced',
       );
   }
@@ -343,14 +350,19 @@ export class KafkaSource implements Source {
           start = startFrom === 'beginning' ? logStart : t !== undefined && t >= 0n ? t : logEnd;
         } else if (groupOffset > start) {
           this.#log.warn(
-            { partition: p, committed: Number(groupOffset), from: Number(start) },
+            {
+              event: 'kafka.offsets.ahead_of_bronze',
+              partition: p,
+              committed: Number(groupOffset),
+              from: Number(start),
+            },
             'the consumer group committed offsets beyond what this data directory holds in bronze; reading from bronze',
           );
         }
         if (start > logEnd) throw pastTheEnd(stream, start, logEnd);
         if (start < logStart) {
           this.#log.warn(
-            { partition: p, from: Number(start), logStart: Number(logStart) },
+            { event: 'kafka.retention.skipped', partition: p, from: Number(start), logStart: Number(logStart) },
             'records before the log start were deleted by retention before they were read',
           );
           start = logStart;
@@ -599,7 +611,12 @@ export class KafkaSource implements Source {
       const logEnd = latest.get(this.topic)?.[s.partition] ?? 0n;
       if (s.fetchOffset < logStart) {
         this.#log.warn(
-          { partition: s.partition, from: Number(s.fetchOffset), logStart: Number(logStart) },
+          {
+            event: 'kafka.retention.skipped',
+            partition: s.partition,
+            from: Number(s.fetchOffset),
+            logStart: Number(logStart),
+          },
           'records were deleted by retention before they were read; continuing at the log start',
         );
         s.fetchOffset = logStart;
@@ -629,7 +646,10 @@ export class KafkaSource implements Source {
       offsets.push({ topic: this.topic, partition: state.partition, offset: next, leaderEpoch: -1 });
     }
     if (skipped.length > 0)
-      this.#log.info({ streams: skipped }, 'not committing slices of partitions revoked since they were read');
+      this.#log.info(
+        { event: 'kafka.commit.skipped', streams: skipped },
+        'not committing slices of partitions revoked since they were read',
+      );
     if (offsets.length === 0) return;
     const action = `commit offsets of group ${this.groupId}`;
     try {
@@ -641,7 +661,10 @@ export class KafkaSource implements Source {
       if (!(err instanceof MedallionError) && names.some((n) => REJOIN_ERRORS.has(n))) {
         // The group moved on: these partitions may belong to another member now. The records are
         // durable in bronze, and whoever reads them next starts after them through `resume`.
-        this.#log.warn({ errors: names }, 'offsets not committed: the consumer group is rebalancing');
+        this.#log.warn(
+          { event: 'kafka.commit.rebalancing', errors: names },
+          'offsets not committed: the consumer group is rebalancing',
+        );
         return;
       }
       throw kafkaError(err, this.brokers, action);
@@ -700,7 +723,10 @@ export class KafkaSource implements Source {
     try {
       await withDeadline(consumer.close(), CLOSE_DEADLINE_MS, () => unreachable(this.brokers, 'leave the group'));
     } catch (err) {
-      this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not leave the group cleanly');
+      this.#log.warn(
+        { event: 'kafka.group.leave_failed', err: err instanceof Error ? err.message : String(err) },
+        'could not leave the group cleanly',
+      );
       await consumer.close(true).catch(() => {});
     }
   }
