@@ -440,6 +440,13 @@ export function renderGenericTest(
   try {
     const kwargs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(meta.kwargs)) kwargs[k] = evaluate(v, k);
+    // Parsing a built-in test (over the built-in get_where_subquery) only needs the refs and sources
+    // of its arguments: its macros call no ref, source or config, and the text is thrown away.
+    const builtin = (name: string) => runtime.macros.resolve(name)?.packageName === 'dbt';
+    if (mode === 'parse' && def.packageName === 'dbt' && builtin('get_where_subquery')) {
+      evaluateArgument(runtime, meta.modelExpression, ctx, opts);
+      return '';
+    }
     kwargs['model'] = evaluateArgument(runtime, meta.modelExpression, ctx, opts, 'get_where_subquery');
     const sql = callMacro(runtime, def, ctx, mode === 'compile', [], kwargs);
     return typeof sql === 'string' ? sql : String(sql ?? '');

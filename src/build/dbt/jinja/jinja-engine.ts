@@ -7,8 +7,10 @@ import {
   type NunjucksParser,
   nunjucks,
   nunjucksInternals,
+  nunjucksTransformer,
 } from './nunjucks-internals.ts';
 import { isPlainObject, pyPercentFormat, pyStr, pythonMethod } from './python-compat.ts';
+import { TemplateCache } from './template-cache.ts';
 
 /**
  * Medallion's Jinja: nunjucks (chosen by measurement, see docs/architecture.md "Template engine")
@@ -122,6 +124,22 @@ function installJinja2Semantics(): void {
   runtime['medallionConcat'] = (a: unknown, b: unknown) => pyStr(a) + pyStr(b);
   runtime['medallionMod'] = (a: unknown, b: unknown) =>
     typeof a === 'string' ? pyPercentFormat(a, b) : (((a as number) % (b as number)) + (b as number)) % (b as number);
+  // nunjucks' transformer only rewrites async filters/extensions and `super()` in `{% block %}`s: a
+  // template with neither (every dbt template: no async filters are registered, `do` is sync)
+  // comes out unchanged, so its three tree walks are skipped.
+  let plainTemplate = false;
+  const compile = compiler.compile;
+  compiler.compile = (src: string, asyncFilters: readonly string[], ...rest: unknown[]) => {
+    plainTemplate = asyncFilters.length === 0 && !/\{%-?\s*block\b/.test(src);
+    try {
+      return compile(src, asyncFilters, ...rest);
+    } finally {
+      plainTemplate = false;
+    }
+  };
+  const transform = nunjucksTransformer.transform;
+  nunjucksTransformer.transform = (ast: unknown, asyncFilters: readonly string[], name?: string) =>
+    plainTemplate ? ast : transform(ast, asyncFilters, name);
   const proto = compiler.Compiler.prototype;
   const binaryHelper = (helper: string) =>
     function (this: typeof proto, node: NunjucksNode, frame: unknown) {
@@ -427,8 +445,11 @@ export class JinjaEngine {
   readonly #templates = new Map<string, Template>();
   readonly #Context: ContextClass;
   readonly #Frame = nunjucksInternals.runtime.Frame;
+  readonly #cache: TemplateCache | undefined;
 
-  constructor() {
+  /** `cache`: compiled templates kept between runs (see TemplateCache). */
+  constructor(options: { cache?: TemplateCache } = {}) {
+    this.#cache = options.cache;
     installJinja2Semantics();
     this.#strict = this.#environment(true);
     this.#lenient = this.#environment(false);
@@ -461,11 +482,42 @@ export class JinjaEngine {
     const key = `${options.file}\u0000${source}`;
     let t = this.#templates.get(key);
     if (!t) {
-      // Compiled in the strict environment, so printing goes through ensureDefined (see strictRender).
-      t = new nunjucks.Template(preprocessJinja(source), this.#strict, options.file, true) as unknown as Template;
+      t = this.#compile(source, options.file);
       this.#templates.set(key, t);
     }
     return t;
+  }
+
+  /**
+   * Compiles a template in the strict environment, so that printing goes through ensureDefined
+   * (see strictRender); the generated code comes from the cache when this text was compiled before.
+   */
+  #compile(source: string, file: string): Template {
+    const env = this.#strict as unknown as { asyncFilters: string[]; extensionsList: unknown[]; opts: object };
+    const cacheKey = this.#cache ? TemplateCache.key(file, source) : undefined;
+    let code = cacheKey === undefined ? undefined : this.#cache!.get(cacheKey);
+    if (code === undefined) {
+      try {
+        code = nunjucksInternals.compiler.compile(
+          preprocessJinja(source),
+          env.asyncFilters,
+          env.extensionsList,
+          file,
+          env.opts,
+        );
+      } catch (err) {
+        throw nunjucksInternals.lib._prettifyError(file, true, err);
+      }
+      if (cacheKey !== undefined) this.#cache!.set(cacheKey, code);
+    }
+    // The generated code is nunjucks' own output for this text (as nunjucks runs it, with new Function).
+    const props = new Function(code)() as object;
+    return new nunjucks.Template(
+      { type: 'code', obj: props } as never,
+      this.#strict,
+      file,
+      true,
+    ) as unknown as Template;
   }
 
   /** Renders `source` with `context` as its variables (read, never written: top-level `set`s stay local). */

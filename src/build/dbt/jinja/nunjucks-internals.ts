@@ -3,6 +3,7 @@
  * internals (runtime, compiler, parser, nodes); this file names the few used, so that the casts
  * live in one place. nunjucks is pinned to an exact version in package.json for that reason.
  */
+import { createRequire } from 'node:module';
 import nunjucks from 'nunjucks';
 
 export interface NunjucksNode {
@@ -47,7 +48,10 @@ interface NunjucksModule {
     TemplateError: new (message: string, lineno?: number, colno?: number) => Error;
     _prettifyError(path: string, withInternals: boolean, err: unknown): unknown;
   };
-  compiler: { Compiler: { prototype: NunjucksCompilerProto } };
+  compiler: {
+    Compiler: { prototype: NunjucksCompilerProto };
+    compile(src: string, asyncFilters: readonly string[], ...rest: unknown[]): string;
+  };
   nodes: NunjucksNodes;
   installJinjaCompat(): void;
 }
@@ -75,4 +79,12 @@ export interface NunjucksContext {
 
 /** The nunjucks module with its internals typed. */
 export const nunjucksInternals = nunjucks as unknown as NunjucksModule;
+
+/**
+ * nunjucks' AST transformer (not exported by its index; the same module instance nunjucks' compiler
+ * calls): it rewrites templates for async filters and `{% block %}`'s `super()`.
+ */
+export const nunjucksTransformer = createRequire(import.meta.url)('nunjucks/src/transformer.js') as {
+  transform(ast: unknown, asyncFilters: readonly string[], name?: string): unknown;
+};
 export { nunjucks };

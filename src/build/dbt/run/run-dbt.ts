@@ -13,6 +13,7 @@ import { DependencyGraph } from '../graph/graph.ts';
 import type { DbtNode, MacroDefinition, Manifest } from '../graph/manifest.ts';
 import { nodesForCommand, selectIds } from '../graph/selector.ts';
 import { JinjaEngine } from '../jinja/jinja-engine.ts';
+import { TemplateCache } from '../jinja/template-cache.ts';
 import { readDbtProject } from '../project/dbt-project.ts';
 import { loadTarget } from '../project/profiles.ts';
 import { listProjectFiles, readText } from '../project/project-files.ts';
@@ -38,6 +39,9 @@ import { compileNodeWithQueries, isIncrementalRun, materialize, type Outcome, ru
 import { countsPhrase, progressLine, seconds } from './progress-lines.ts';
 
 const EXECUTING = new Set(['build', 'run', 'test', 'snapshot']);
+
+/** Compiled Jinja templates kept between runs, in the target folder (see TemplateCache). */
+export const TEMPLATE_CACHE_FILE = 'medallion_template_cache.json';
 
 /** Opens the profile's DuckDB file; DuckDB is loaded only when a command needs the database. */
 async function openProfileWarehouse(path: string): Promise<Warehouse> {
@@ -135,11 +139,26 @@ function describe(node: DbtNode): string {
 /** Runs a dbt command on a dbt-format project; see DbtRunOptions. */
 export async function runDbt(options: DbtRunOptions): Promise<DbtRunResult> {
   const started = performance.now();
-  const emit = options.onEvent ?? progress;
   const projectDir = resolve(options.projectDir);
   const targetPath = resolve(options.targetPath ?? resolve(projectDir, 'target'));
+  const templateCache = await TemplateCache.open(resolve(targetPath, TEMPLATE_CACHE_FILE));
+  try {
+    return await runWithEngine(options, started, projectDir, targetPath, new JinjaEngine({ cache: templateCache }));
+  } finally {
+    // A by-product: a cache that cannot be written only makes the next run compile again.
+    await templateCache.save().catch(() => {});
+  }
+}
+
+async function runWithEngine(
+  options: DbtRunOptions,
+  started: number,
+  projectDir: string,
+  targetPath: string,
+  engine: JinjaEngine,
+): Promise<DbtRunResult> {
+  const emit = options.onEvent ?? progress;
   const invocationId = randomUUID();
-  const engine = new JinjaEngine();
   const renderConfigText = (file: string) => (s: string) =>
     engine.render(s, { env_var: envVarFunction() }, { file, strict: true });
   const project = await readDbtProject(projectDir, renderConfigText('dbt_project.yml'));
