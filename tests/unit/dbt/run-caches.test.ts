@@ -31,21 +31,23 @@ test('compiled templates are reused between runs only while their text is unchan
   };
   assert.equal(await compile(), "select 2 as two, 'x' as v\n");
   const cacheFile = join(target, TEMPLATE_CACHE_FILE);
-  const cache = JSON.parse(await readFile(cacheFile, 'utf8')) as { templates: Record<string, string> };
+  type Stored = { templates: Record<string, { code: string; data?: string }> };
+  const cache = JSON.parse(await readFile(cacheFile, 'utf8')) as Stored;
   const entries = Object.entries(cache.templates);
-  // Both models and the built-in macros they called.
+  // Both models and the built-in macros they called, each with V8's code cache for its code.
   assert.ok(entries.length >= 2);
+  assert.ok(entries.every(([, e]) => typeof e.data === 'string' && e.data.length > 0));
   // Mark a's stored code: a second run that prints the mark ran the stored code.
-  const [key, code] = entries.find(([, c]) => c.includes(' as two, '))!;
-  cache.templates[key] = code.replace(' as two, ', ' as two_from_cache, ');
+  const [key, entry] = entries.find(([, e]) => e.code.includes(' as two, '))!;
+  cache.templates[key] = { code: entry.code.replace(' as two, ', ' as two_from_cache, '), data: entry.data };
   await writeFile(cacheFile, JSON.stringify(cache));
   assert.equal(await compile(), "select 2 as two_from_cache, 'x' as v\n");
   // Edited text: compiled afresh, never served stale.
   await writeFile(join(dir, 'models', 'a.sql'), 'select {{ 1 + 2 }} as three, \'{{ var("v", "x") }}\' as v\n');
   assert.equal(await compile(), "select 3 as three, 'x' as v\n");
   // A cache written by another version of the Jinja layer (other fingerprint) is ignored.
-  const now = JSON.parse(await readFile(cacheFile, 'utf8')) as { templates: Record<string, string> };
-  for (const k of Object.keys(now.templates)) now.templates[k] = now.templates[k]!.replace(' as three, ', ' as x3, ');
+  const now = JSON.parse(await readFile(cacheFile, 'utf8')) as Stored;
+  for (const e of Object.values(now.templates)) e.code = e.code.replace(' as three, ', ' as x3, ');
   await writeFile(cacheFile, JSON.stringify({ fingerprint: 'other', templates: now.templates }));
   assert.equal(await compile(), "select 3 as three, 'x' as v\n");
   // Garbage in the file: ignored, and replaced.

@@ -10,7 +10,7 @@ import {
   nunjucksTransformer,
 } from './nunjucks-internals.ts';
 import { isPlainObject, pyPercentFormat, pyStr, pythonMethod } from './python-compat.ts';
-import { TemplateCache } from './template-cache.ts';
+import { TemplateCache, type TemplateFactory } from './template-cache.ts';
 
 /**
  * Medallion's Jinja: nunjucks (chosen by measurement, see docs/architecture.md "Template engine")
@@ -494,9 +494,11 @@ export class JinjaEngine {
    */
   #compile(source: string, file: string): Template {
     const env = this.#strict as unknown as { asyncFilters: string[]; extensionsList: unknown[]; opts: object };
-    const cacheKey = this.#cache ? TemplateCache.key(file, source) : undefined;
-    let code = cacheKey === undefined ? undefined : this.#cache!.get(cacheKey);
-    if (code === undefined) {
+    const cache = this.#cache;
+    const cacheKey = cache ? TemplateCache.key(file, source) : undefined;
+    let factory = cacheKey === undefined ? undefined : cache!.get(cacheKey, file);
+    if (factory === undefined) {
+      let code: string;
       try {
         code = nunjucksInternals.compiler.compile(
           preprocessJinja(source),
@@ -508,10 +510,10 @@ export class JinjaEngine {
       } catch (err) {
         throw nunjucksInternals.lib._prettifyError(file, true, err);
       }
-      if (cacheKey !== undefined) this.#cache!.set(cacheKey, code);
+      // The generated code is nunjucks' own output for this text (nunjucks runs it with new Function).
+      factory = cacheKey === undefined ? (new Function(code) as TemplateFactory) : cache!.set(cacheKey, file, code);
     }
-    // The generated code is nunjucks' own output for this text (as nunjucks runs it, with new Function).
-    const props = new Function(code)() as object;
+    const props = factory();
     return new nunjucks.Template(
       { type: 'code', obj: props } as never,
       this.#strict,

@@ -4,12 +4,25 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Script } from 'node:vm';
+
+/** A compiled template's code: a function returning nunjucks' template properties (`root`, blocks). */
+export type TemplateFactory = () => object;
+
+interface Entry {
+  readonly code: string;
+  /** V8's code cache for the code (base64), made after the template rendered: no parse or compile. */
+  readonly data?: string;
+  /** Set while the entry still needs its code cache made, at save. */
+  script?: Script;
+}
 
 /**
  * Compiled Jinja templates kept between runs (in the target folder, as dbt keeps its partial-parse
- * file there): the JavaScript nunjucks generates for a template text, so that a run whose
- * templates did not change skips nunjucks' lexer, parser and code generator. It caches
- * compilation only: every node is still rendered (parsed and compiled) on every run.
+ * file there): the JavaScript nunjucks generates for a template text, and V8's code cache for it
+ * (made at the end of the run that first rendered it), so that a run whose templates did not
+ * change skips nunjucks' lexer, parser and code generator and V8's compilation of the generated
+ * code. It caches compilation only: every node is still rendered (parsed and compiled) every run.
  *
  * Entries are keyed by a hash of the template text and its file name; the whole file is keyed by
  * the nunjucks version and the text of Medallion's Jinja layer (whose compiler patches shape the
@@ -18,8 +31,8 @@ import { fileURLToPath } from 'node:url';
  */
 export class TemplateCache {
   readonly #path: string;
-  readonly #stored = new Map<string, string>();
-  readonly #used = new Map<string, string>();
+  readonly #stored = new Map<string, Entry>();
+  readonly #used = new Map<string, Entry>();
   #dirty = false;
 
   private constructor(path: string) {
@@ -32,8 +45,10 @@ export class TemplateCache {
     try {
       const data = JSON.parse(await readFile(path, 'utf8')) as { fingerprint?: unknown; templates?: unknown };
       if (data.fingerprint === fingerprint() && data.templates && typeof data.templates === 'object') {
-        for (const [k, v] of Object.entries(data.templates as Record<string, unknown>))
-          if (typeof v === 'string') cache.#stored.set(k, v);
+        for (const [k, v] of Object.entries(data.templates as Record<string, Partial<Entry>>)) {
+          if (typeof v?.code !== 'string') continue;
+          cache.#stored.set(k, { code: v.code, data: typeof v.data === 'string' ? v.data : undefined });
+        }
       }
     } catch {
       // No cache yet, or not one of ours: start empty.
@@ -46,28 +61,52 @@ export class TemplateCache {
     return createHash('sha1').update(file).update('\u0000').update(source).digest('base64url');
   }
 
-  /** The generated code stored for `key`, if any (and marks it used). */
-  get(key: string): string | undefined {
-    const code = this.#stored.get(key);
-    if (code !== undefined) this.#used.set(key, code);
-    return code;
+  /** The template stored for `key` (compiled for `file`), if any; marks it used. */
+  get(key: string, file: string): TemplateFactory | undefined {
+    const stored = this.#stored.get(key);
+    if (!stored) return undefined;
+    const cachedData = stored.data === undefined ? undefined : Buffer.from(stored.data, 'base64');
+    const script = new Script(wrap(stored.code), { filename: scriptName(file), cachedData });
+    // No code cache yet, or one V8 refused (another V8 version): made at save.
+    const fresh = stored.data === undefined || script.cachedDataRejected === true;
+    this.#used.set(key, fresh ? { code: stored.code, script } : stored);
+    if (fresh) this.#dirty = true;
+    return script.runInThisContext() as TemplateFactory;
   }
 
-  set(key: string, code: string): void {
-    this.#used.set(key, code);
+  /** Records the code nunjucks generated for `key` (compiled for `file`) and returns it, ready to run. */
+  set(key: string, file: string, code: string): TemplateFactory {
+    const script = new Script(wrap(code), { filename: scriptName(file) });
+    this.#used.set(key, { code, script });
     this.#dirty = true;
+    return script.runInThisContext() as TemplateFactory;
   }
 
-  /** Writes the templates used in this run, when any was compiled anew (unused ones are dropped). */
+  /**
+   * Writes the templates used in this run, when any was compiled anew or lacked its code cache
+   * (made now, after rendering, so it holds the compiled render functions); unused ones are dropped.
+   */
   async save(): Promise<void> {
     if (!this.#dirty) return;
     this.#dirty = false;
-    const templates = Object.fromEntries(this.#used);
+    const templates: Record<string, { code: string; data?: string }> = {};
+    for (const [key, e] of this.#used) {
+      const data = e.script ? e.script.createCachedData().toString('base64') : e.data;
+      templates[key] = data === undefined ? { code: e.code } : { code: e.code, data };
+    }
     const tmp = `${this.#path}.${process.pid}.tmp`;
     await mkdir(dirname(this.#path), { recursive: true });
     await writeFile(tmp, JSON.stringify({ fingerprint: fingerprint(), templates }));
     await rename(tmp, this.#path);
   }
+}
+
+function wrap(code: string): string {
+  return `(function () {\n${code}\n})`;
+}
+
+function scriptName(file: string): string {
+  return `medallion-jinja:${file}`;
 }
 
 let cachedFingerprint: string | undefined;
