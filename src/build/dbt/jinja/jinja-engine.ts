@@ -442,7 +442,8 @@ function overlayContext(
 export class JinjaEngine {
   readonly #strict: InstanceType<typeof nunjucks.Environment>;
   readonly #lenient: InstanceType<typeof nunjucks.Environment>;
-  readonly #templates = new Map<string, Template>();
+  /** Compiled templates by file, then by text (the same string objects come back: no rehashing). */
+  readonly #templates = new Map<string, Map<string, Template>>();
   readonly #Context: ContextClass;
   readonly #Frame = nunjucksInternals.runtime.Frame;
   readonly #cache: TemplateCache | undefined;
@@ -479,11 +480,15 @@ export class JinjaEngine {
   }
 
   #template(source: string, options: JinjaRenderOptions): Template {
-    const key = `${options.file}\u0000${source}`;
-    let t = this.#templates.get(key);
+    let byText = this.#templates.get(options.file);
+    if (!byText) {
+      byText = new Map();
+      this.#templates.set(options.file, byText);
+    }
+    let t = byText.get(source);
     if (!t) {
       t = this.#compile(source, options.file);
-      this.#templates.set(key, t);
+      byText.set(source, t);
     }
     return t;
   }

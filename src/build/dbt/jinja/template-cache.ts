@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -58,7 +58,7 @@ export class TemplateCache {
 
   /** The key of a template text compiled for `file`. */
   static key(file: string, source: string): string {
-    return createHash('sha1').update(file).update('\u0000').update(source).digest('base64url');
+    return hash('sha1', `${file}\u0000${source}`, 'base64url');
   }
 
   /** The template stored for `key` (compiled for `file`), if any; marks it used. */
