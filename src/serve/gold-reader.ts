@@ -34,8 +34,6 @@ interface Snapshot {
   readonly stamp: string;
   readonly updatedAt: string;
   readonly wh: DuckDbWarehouse;
-  /** The copy's database file. */
-  readonly file: string;
   /** The gold tables copied. */
   readonly tables: ReadonlySet<string>;
 }
@@ -45,8 +43,8 @@ interface Snapshot {
  * others write. DuckDB lets one process write a database file, and a reader's shared lock keeps the
  * writer out, so the reader never keeps the file: when the file (or its write-ahead log) has changed
  * since the last read, it attaches the file read-only (retrying briefly while a writer holds it),
- * copies gold's tables into a private database file of its own and detaches, and every answer is
- * computed on that copy. Gold is small next to silver (320 k school-days on a simulated school year: a ~0.15 s
+ * copies gold's tables into a private database file of its own (deleted once written; the open
+ * connection keeps it) and detaches, and every answer is computed on that copy. Gold is small next to silver (320 k school-days on a simulated school year: a ~0.15 s
  * copy), so a writer is kept out for that long once per warehouse version, and never by queries.
  * Answers are also cached per version. A changed file that stays locked past the retries is answered
  * from the last copy, marked stale. Reads run one at a time.
@@ -59,8 +57,6 @@ export class GoldReader {
   readonly #cache = new Map<string, Cached>();
   #queue: Promise<unknown> = Promise.resolve();
   #snapshot: Snapshot | undefined;
-  #dir: string | undefined;
-  #copies = 0;
 
   constructor(path: string, options: GoldReaderOptions = {}) {
     this.path = path;
@@ -91,9 +87,7 @@ export class GoldReader {
     await this.#queue;
     const snapshot = this.#snapshot;
     this.#snapshot = undefined;
-    if (snapshot) await this.#drop(snapshot);
-    if (this.#dir) await rm(this.#dir, { recursive: true, force: true });
-    this.#dir = undefined;
+    await snapshot?.wh.close();
   }
 
   async #read<T>(
@@ -129,16 +123,16 @@ export class GoldReader {
   }
 
   /**
-   * Copies gold's tables from the warehouse file into a new private database file (in a temporary
-   * directory of this reader's own), which replaces the last copy. A file rather than memory: DuckDB
-   * compresses a file's columns on checkpoint, and the pages' queries ran ~1.5× slower on an
-   * in-memory copy than on the warehouse itself.
+   * Copies gold's tables from the warehouse file into a new private database file, which replaces
+   * the last copy. A file rather than memory: DuckDB compresses a file's columns on checkpoint, and
+   * the pages' queries ran ~1.5x slower on an in-memory copy. Once written, the file is deleted while
+   * open (the connection keeps reading it), so no copy outlives the process, however it ends.
    */
   async #copy(stamp: string, updatedAt: string): Promise<Snapshot> {
-    this.#dir ??= await mkdtemp(join(tmpdir(), 'medallion-serve-gold-'));
-    const file = join(this.#dir, `gold-${++this.#copies}.duckdb`);
-    const wh = await DuckDbWarehouse.open(file);
+    const dir = await mkdtemp(join(tmpdir(), 'medallion-serve-gold-'));
+    let wh: DuckDbWarehouse | undefined;
     try {
+      wh = await DuckDbWarehouse.open(join(dir, 'served.duckdb'));
       for (let attempt = 1; ; attempt++) {
         try {
           await wh.exec(`ATTACH ${quoteLiteral(this.path)} AS warehouse (READ_ONLY)`);
@@ -164,24 +158,17 @@ export class GoldReader {
         await wh.exec('DETACH warehouse');
       }
       await wh.exec('CHECKPOINT');
-      const snapshot: Snapshot = { stamp, updatedAt, wh, file, tables: new Set(tables) };
+      const snapshot: Snapshot = { stamp, updatedAt, wh, tables: new Set(tables) };
       const previous = this.#snapshot;
       this.#snapshot = snapshot;
-      if (previous) await this.#drop(previous);
+      await previous?.wh.close();
       return snapshot;
     } catch (err) {
-      await wh.close();
-      await rm(file, { force: true });
-      await rm(`${file}.wal`, { force: true });
+      await wh?.close();
       throw err;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
-  }
-
-  /** Closes a copy and deletes its file. */
-  async #drop(snapshot: Snapshot): Promise<void> {
-    await snapshot.wh.close();
-    await rm(snapshot.file, { force: true });
-    await rm(`${snapshot.file}.wal`, { force: true });
   }
 
   async #stamp(): Promise<{ stamp: string; updatedAt: string }> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -337,6 +337,32 @@ describe('dashboard over a gold fixture', () => {
       await fresh.close();
     }
   });
+});
+
+test('the copy of gold the dashboard reads leaves no file behind, even before it closes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'medallion-serve-copy-'));
+  const scratch = join(dir, 'tmp');
+  await mkdir(scratch);
+  const project = loadProject({ dataDir: dir });
+  await buildGoldFixture(project.paths.warehouse);
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = scratch;
+  const dashboard = await startDashboard({ project, port: 0, cacheSize: 0 });
+  try {
+    const res = await getJson(`${dashboard.url}api/now`);
+    assert.equal(res.status, 200);
+    assert.equal(res.body.citywide.attendanceRate, 628 / 687);
+    // The copy was written under TMPDIR and deleted at once; the open connection still reads it.
+    assert.deepEqual(await readdir(scratch), []);
+    const again = await getJson(`${dashboard.url}api/trends`);
+    assert.equal(again.status, 200);
+    assert.deepEqual(await readdir(scratch), []);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+    await dashboard.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('a writer that retries its open (as the pipeline does) gets in while the dashboard is busy reading', async () => {
