@@ -31,15 +31,19 @@ test('compiled templates are reused between runs only while their text is unchan
   };
   assert.equal(await compile(), "select 2 as two, 'x' as v\n");
   const cacheFile = join(target, TEMPLATE_CACHE_FILE);
-  type Stored = { templates: Record<string, { code: string; data?: string }> };
+  type Stored = { bin: string; templates: Record<string, { code: string; at?: [number, number] }> };
   const cache = JSON.parse(await readFile(cacheFile, 'utf8')) as Stored;
   const entries = Object.entries(cache.templates);
-  // Both models and the built-in macros they called, each with V8's code cache for its code.
+  // Both models and the built-in macros they called, each with V8's code cache for its code in the
+  // binary file the JSON names.
   assert.ok(entries.length >= 2);
-  assert.ok(entries.every(([, e]) => typeof e.data === 'string' && e.data.length > 0));
+  assert.ok(entries.every(([, e]) => Array.isArray(e.at) && e.at[1] > 0));
+  const bin = await readFile(cacheFile.replace(/\.json$/, '.bin'));
+  assert.equal(bin.subarray(0, cache.bin.length).toString('latin1'), cache.bin);
+  assert.ok(entries.every(([, e]) => cache.bin.length + e.at![0] + e.at![1] <= bin.length));
   // Mark a's stored code: a second run that prints the mark ran the stored code.
   const [key, entry] = entries.find(([, e]) => e.code.includes(' as two, '))!;
-  cache.templates[key] = { code: entry.code.replace(' as two, ', ' as two_from_cache, '), data: entry.data };
+  cache.templates[key] = { code: entry.code.replace(' as two, ', ' as two_from_cache, '), at: entry.at };
   await writeFile(cacheFile, JSON.stringify(cache));
   assert.equal(await compile(), "select 2 as two_from_cache, 'x' as v\n");
   // Edited text: compiled afresh, never served stale.
@@ -48,7 +52,7 @@ test('compiled templates are reused between runs only while their text is unchan
   // A cache written by another version of the Jinja layer (other fingerprint) is ignored.
   const now = JSON.parse(await readFile(cacheFile, 'utf8')) as Stored;
   for (const e of Object.values(now.templates)) e.code = e.code.replace(' as three, ', ' as x3, ');
-  await writeFile(cacheFile, JSON.stringify({ fingerprint: 'other', templates: now.templates }));
+  await writeFile(cacheFile, JSON.stringify({ fingerprint: 'other', bin: now.bin, templates: now.templates }));
   assert.equal(await compile(), "select 3 as three, 'x' as v\n");
   // Garbage in the file: ignored, and replaced.
   await writeFile(cacheFile, '{not json');

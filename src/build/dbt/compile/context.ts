@@ -146,16 +146,25 @@ export class MacroRegistry {
     return undefined;
   }
 
-  names(): Set<string> {
-    return new Set([...this.#builtin.keys(), ...this.#project.keys()]);
+  #names: Set<string> | undefined;
+  #projectList: MacroDefinition[] | undefined;
+  #builtinList: MacroDefinition[] | undefined;
+
+  // The registry does not change after construction: the lists below are made once (every render's
+  // context is built from them).
+  names(): ReadonlySet<string> {
+    this.#names ??= new Set([...this.#builtin.keys(), ...this.#project.keys()]);
+    return this.#names;
   }
 
-  projectMacros(): MacroDefinition[] {
-    return [...this.#project.values()];
+  projectMacros(): readonly MacroDefinition[] {
+    this.#projectList ??= [...this.#project.values()];
+    return this.#projectList;
   }
 
-  builtinMacros(): MacroDefinition[] {
-    return [...this.#builtin.values()];
+  builtinMacros(): readonly MacroDefinition[] {
+    this.#builtinList ??= [...this.#builtin.values()];
+    return this.#builtinList;
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash, hash } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -11,8 +11,8 @@ export type TemplateFactory = () => object;
 
 interface Entry {
   readonly code: string;
-  /** V8's code cache for the code (base64), made after the template rendered: no parse or compile. */
-  readonly data?: string;
+  /** V8's code cache for the code, made after the template rendered: no parse or compile. */
+  readonly data?: Buffer;
   /** Set while the entry still needs its code cache made, at save. */
   script?: Script;
 }
@@ -26,8 +26,10 @@ interface Entry {
  *
  * Entries are keyed by a hash of the template text and its file name; the whole file is keyed by
  * the nunjucks version and the text of Medallion's Jinja layer (whose compiler patches shape the
- * generated code), so a change to either discards it. Writes go to a temporary file renamed into
- * place; an unreadable or foreign file is ignored.
+ * generated code), so a change to either discards it. The code caches sit in a binary file beside
+ * it (`.bin`), which starts with an id the JSON file names: a pair that does not match (a write cut
+ * short between the two) drops the code caches, never pairs code with another's cache. Each file is
+ * written to a temporary name and renamed into place; an unreadable or foreign file is ignored.
  */
 export class TemplateCache {
   readonly #path: string;
@@ -43,12 +45,24 @@ export class TemplateCache {
   static async open(path: string): Promise<TemplateCache> {
     const cache = new TemplateCache(path);
     try {
-      const data = JSON.parse(await readFile(path, 'utf8')) as { fingerprint?: unknown; templates?: unknown };
-      if (data.fingerprint === fingerprint() && data.templates && typeof data.templates === 'object') {
-        for (const [k, v] of Object.entries(data.templates as Record<string, Partial<Entry>>)) {
-          if (typeof v?.code !== 'string') continue;
-          cache.#stored.set(k, { code: v.code, data: typeof v.data === 'string' ? v.data : undefined });
-        }
+      const data = JSON.parse(await readFile(path, 'utf8')) as {
+        fingerprint?: unknown;
+        bin?: unknown;
+        templates?: Record<string, { code?: unknown; at?: unknown }>;
+      };
+      if (data.fingerprint !== fingerprint() || !data.templates || typeof data.templates !== 'object') return cache;
+      let bin: Buffer | undefined;
+      try {
+        bin = await readFile(binPath(path));
+        if (typeof data.bin !== 'string' || bin.subarray(0, ID_BYTES).toString('latin1') !== data.bin) bin = undefined;
+      } catch {
+        bin = undefined;
+      }
+      for (const [k, v] of Object.entries(data.templates)) {
+        if (typeof v?.code !== 'string') continue;
+        const at = Array.isArray(v.at) && v.at.length === 2 ? (v.at as [number, number]) : undefined;
+        const code = bin && at ? bin.subarray(ID_BYTES + at[0], ID_BYTES + at[0] + at[1]) : undefined;
+        cache.#stored.set(k, { code: v.code, data: code?.length ? code : undefined });
       }
     } catch {
       // No cache yet, or not one of ours: start empty.
@@ -65,8 +79,7 @@ export class TemplateCache {
   get(key: string, file: string): TemplateFactory | undefined {
     const stored = this.#stored.get(key);
     if (!stored) return undefined;
-    const cachedData = stored.data === undefined ? undefined : Buffer.from(stored.data, 'base64');
-    const script = new Script(wrap(stored.code), { filename: scriptName(file), cachedData });
+    const script = new Script(wrap(stored.code), { filename: scriptName(file), cachedData: stored.data });
     // No code cache yet, or one V8 refused (another V8 version): made at save.
     const fresh = stored.data === undefined || script.cachedDataRejected === true;
     this.#used.set(key, fresh ? { code: stored.code, script } : stored);
@@ -89,16 +102,33 @@ export class TemplateCache {
   async save(): Promise<void> {
     if (!this.#dirty) return;
     this.#dirty = false;
-    const templates: Record<string, { code: string; data?: string }> = {};
+    const id = randomBytes(ID_BYTES / 2).toString('hex');
+    const parts: Buffer[] = [Buffer.from(id, 'latin1')];
+    let offset = 0;
+    const templates: Record<string, { code: string; at?: [number, number] }> = {};
     for (const [key, e] of this.#used) {
-      const data = e.script ? e.script.createCachedData().toString('base64') : e.data;
-      templates[key] = data === undefined ? { code: e.code } : { code: e.code, data };
+      const data = e.script ? e.script.createCachedData() : e.data;
+      if (data === undefined || data.length === 0) templates[key] = { code: e.code };
+      else {
+        templates[key] = { code: e.code, at: [offset, data.length] };
+        parts.push(data);
+        offset += data.length;
+      }
     }
-    const tmp = `${this.#path}.${process.pid}.tmp`;
     await mkdir(dirname(this.#path), { recursive: true });
-    await writeFile(tmp, JSON.stringify({ fingerprint: fingerprint(), templates }));
-    await rename(tmp, this.#path);
+    const tmp = `.${process.pid}.tmp`;
+    await writeFile(binPath(this.#path) + tmp, Buffer.concat(parts));
+    await rename(binPath(this.#path) + tmp, binPath(this.#path));
+    await writeFile(this.#path + tmp, JSON.stringify({ fingerprint: fingerprint(), bin: id, templates }));
+    await rename(this.#path + tmp, this.#path);
   }
+}
+
+/** Length of the id that pairs the binary file with the JSON file (hex characters). */
+const ID_BYTES = 32;
+
+function binPath(path: string): string {
+  return path.replace(/\.json$/, '') + '.bin';
 }
 
 function wrap(code: string): string {
