@@ -6,6 +6,7 @@ import type { PipelineProject } from '../config/project.ts';
 import { quoteLiteral } from '../engine/duckdb.ts';
 import { addJobObserver, type JobEndEvent, type JobStartEvent } from '../ops/job-events.ts';
 import type { PipelineContext } from '../pipeline/context.ts';
+import { readQualityReport } from '../quality/quality-store.ts';
 import { compileRules, loadContract } from '../refine/contract.ts';
 import { openLayerTable } from '../refine/layer-tables.ts';
 import { resolveBrokers } from '../sources/event-source.ts';
@@ -246,7 +247,7 @@ class LineageEmitter {
     const i = this.#builds.findIndex((b) => b.runId === e.runId);
     if (i >= 0) this.#builds.splice(i, 1);
     let datasets = this.#jobDatasets(e.job);
-    if (e.status === 'success') {
+    if (e.status === 'success' || e.job === 'check') {
       try {
         datasets = await this.#completedDatasets(e.job, e.result);
       } catch {
@@ -297,9 +298,38 @@ class LineageEmitter {
           inputs: [this.#lake('silver', events), ...refs.map((r) => this.#lake('silver', r.dataset))],
           outputs: [this.#table('silver', events), ...refs.map((r) => this.#table('silver', r.dataset))],
         };
+      case 'check':
+        return { inputs: [this.#table('silver', events)], outputs: [] };
       default:
         return { inputs: [], outputs: [] };
     }
+  }
+
+  /**
+   * The data-quality checks as dataQualityAssertions on the warehouse tables they read, from the
+   * report the check job stored (also when it failed: the report is stored before the job fails).
+   */
+  async #checkDatasets(): Promise<{ inputs: LineageDataset[]; outputs: LineageDataset[] }> {
+    const report = await readQualityReport(this.#project.paths);
+    if (!report) return this.#jobDatasets('check');
+    const byTable = new Map<string, QualityAssertion[]>();
+    for (const r of report.results) {
+      if (r.status === 'skip') continue;
+      const list = byTable.get(r.table) ?? [];
+      list.push({
+        assertion: `${r.type}:${r.name}`,
+        success: r.status === 'pass' || r.status === 'warn',
+      });
+      byTable.set(r.table, list);
+    }
+    const inputs = [...byTable].map(([table, assertions]) => {
+      const [schema, name] = table.includes('.') ? (table.split('.', 2) as [string, string]) : ['silver', table];
+      return {
+        ...this.#table(schema, name),
+        inputFacets: { dataQualityAssertions: qualityAssertionsFacet(assertions) },
+      };
+    });
+    return { inputs, outputs: [] };
   }
 
   /** The datasets of a completed job with what its result tells (counts, rules, schemas). */
@@ -310,6 +340,7 @@ class LineageEmitter {
     const events = this.#project.config.events.dataset;
     const refs = this.#project.config.reference;
     const r = (result ?? {}) as Record<string, unknown>;
+    if (job === 'check') return this.#checkDatasets();
     if (job === 'ingest') {
       const base = this.#jobDatasets(job);
       const ev = r['events'] as { records?: number; files?: number } | undefined;

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import type { DataPaths } from '../../../src/config/project.ts';
 import { MedallionError } from '../../../src/core/errors.ts';
 import { attachLineage } from '../../../src/lineage/lineage-observer.ts';
 import type { RunEvent } from '../../../src/lineage/run-event.ts';
@@ -13,6 +14,7 @@ import { FileTransport, HttpTransport, type LineageTransport, lineageFile } from
 import { loggedRun, readRuns } from '../../../src/ops/run-log.ts';
 import { runPipeline } from '../../../src/pipeline/run-pipeline.ts';
 import { buildStep, ingestStep } from '../../../src/pipeline/steps.ts';
+import { readQualityReport } from '../../../src/quality/quality-store.ts';
 import { simulateToLanding } from '../../../src/simulate/index.ts';
 import { tempContext } from '../../helpers/temp-context.ts';
 
@@ -71,6 +73,7 @@ let server: Server;
 let refineByRule: Record<string, number> = {};
 let cleanup: () => Promise<void>;
 let silverRows = 0;
+let qualityPaths: DataPaths | undefined;
 
 before(async () => {
   server = createServer((req, res) => {
@@ -108,6 +111,7 @@ before(async () => {
   } finally {
     await lineage.close();
   }
+  qualityPaths = ctx.project.paths;
   const refine = (await readRuns(ctx.project.paths)).find((r) => r.job === 'refine');
   refineByRule = (refine?.counts?.['quarantineByRule'] ?? {}) as Record<string, number>;
   const text = await readFile(lineageFile(ctx.project.paths), 'utf8');
@@ -264,6 +268,26 @@ test('refine reports the contract rules as assertions and load the silver row an
     const a = t.inputs.flatMap((d) => (d.inputFacets?.['dataQualityAssertions']?.['assertions'] as unknown[]) ?? []);
     assert.equal(a.length, 1, t.job.name);
   }
+});
+
+test('the data-quality checks are assertions on the tables they read, as the stored report says', async () => {
+  const report = await readQualityReport(qualityPaths!);
+  assert.ok(report && report.results.length > 0);
+  const check = events.filter((e) => e.job.name === 'check' && e.eventType !== 'START').at(-1)!;
+  assert.ok(check, 'a check job ended');
+  const got = check.inputs
+    .flatMap((d) =>
+      (
+        (d.inputFacets?.['dataQualityAssertions']?.['assertions'] as { assertion: string; success: boolean }[]) ?? []
+      ).map((a) => `${d.name.split('.').slice(-2).join('.')} ${a.assertion} ${a.success}`),
+    )
+    .sort();
+  const want = report.results
+    .filter((r) => r.status !== 'skip')
+    .map((r) => `${r.table} ${r.type}:${r.name} ${r.status === 'pass' || r.status === 'warn'}`)
+    .sort();
+  assert.ok(want.length >= 2, `judged checks: ${want.length}`);
+  assert.deepEqual(got, want);
 });
 
 test('the HTTP transport POSTs the same events to {url}/api/v1/lineage as JSON', () => {
