@@ -54,6 +54,8 @@ export class LandingSource implements Source {
   #done = new Map<string, number>();
   #snapshot = new Map<string, number>();
   #current: OpenFile | undefined;
+  /** Complete lines of each file as last read, with the size it had then: lets a batch skip finished files unread. */
+  #lineCounts = new Map<string, { size: number; lines: number }>();
   readonly #fromBeginning: boolean;
 
   /**
@@ -103,6 +105,7 @@ export class LandingSource implements Source {
     try {
       const buf = await fh.readFile();
       this.#current = { name, lines: splitCompleteLines(buf), size };
+      this.#lineCounts.set(name, { size, lines: this.#current.lines.length });
       return this.#current;
     } finally {
       await fh.close();
@@ -115,6 +118,10 @@ export class LandingSource implements Source {
     let bytes = 0;
     for (const name of await this.#listFiles()) {
       if (records >= limits.maxRecords || bytes >= limits.maxBytes) break;
+      // A file read before, unchanged since and consumed to its last complete line: nothing to read.
+      const known = this.#lineCounts.get(name);
+      if (known && (this.#done.get(name) ?? 0) >= known.lines && (await stat(join(this.dir, name))).size === known.size)
+        continue;
       const file = await this.#readFile(name);
       const from = (this.#done.get(name) ?? 0) + 1;
       if (from > file.lines.length) continue;
