@@ -54,7 +54,10 @@ test('continuous run: a failed micro-batch is retried with backoff and lands exa
     const checksAfter = async () => (await readRuns(paths, 10_000)).slice(idleFrom).filter((r) => r.job === 'check');
     const idleChecks = await until('two checks while idle', checksAfter, (c) => c.length >= 2);
     assert.ok(idleChecks.every((c) => c.status === 'success' || c.error?.code === 'MDL_CHECK_FAILED'));
-    assert.equal((await cycles()).filter((c) => Date.parse(c.startedAt) > Date.parse(idleChecks[0]!.startedAt)).length, 0);
+    assert.equal(
+      (await cycles()).filter((c) => Date.parse(c.startedAt) > Date.parse(idleChecks[0]!.startedAt)).length,
+      0,
+    );
 
     // Another writer holds the warehouse while the next day arrives: the cycle cannot load.
     holder = await DuckDbWarehouse.open(join(p.home, 'warehouse', 'medallion.duckdb'));
@@ -68,7 +71,10 @@ test('continuous run: a failed micro-batch is retried with backoff and lands exa
       async () => (await cycles()).filter((c) => c.status === 'failed'),
       (f) => f.length >= 2,
     );
-    assert.ok(failed.every((c) => c.error?.code === 'MDL_WAREHOUSE_LOCKED'), JSON.stringify(failed));
+    assert.ok(
+      failed.every((c) => c.error?.code === 'MDL_WAREHOUSE_LOCKED'),
+      JSON.stringify(failed),
+    );
     assert.match(stderr, /cycle \d+ failed \(1 in a row\), next try in 600 ms/);
     assert.match(stderr, /cycle \d+ failed \(2 in a row\), next try in 1200 ms/);
     await holder.close();
