@@ -22,6 +22,8 @@ export interface WriteFilesOptions {
 }
 
 const BATCH_TABLE = '__medallion_delta_batch';
+/** Above this many files in one batch, the batch is sorted by partition before the files are written. */
+const SORT_ABOVE_GROUPS = 4;
 const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
 
 /** A partition value as a folder name segment (Hive escaping of characters unsafe in paths). */
@@ -86,10 +88,13 @@ export async function writeDeltaFiles(
     maxRows !== undefined && maxRows > 0
       ? `(row_number() OVER (${partitions.length > 0 ? `PARTITION BY ${partList}` : ''}) - 1) // ${Math.floor(maxRows)}`
       : '0';
+  // The batch is materialized once, in arrival order (no sort: a window ranking every row by partition
+  // cost more than writing the files). Groups (partition values × file chunk) come from one hash
+  // aggregate with the per-file statistics; each file is then one filtered scan of the batch. When a
+  // batch spans many partitions (replay, compaction), it is sorted first, so those scans skip by zone map.
   await engine.exec(
     `CREATE OR REPLACE TEMP TABLE ${BATCH_TABLE} AS
-     SELECT *, dense_rank() OVER (ORDER BY ${partitions.length > 0 ? `${partList}, ` : ''}__chunk) AS __part
-     FROM (SELECT ${typed.join(', ')}, ${chunk} AS __chunk FROM (${selectSql}) AS q)`,
+     SELECT ${typed.join(', ')}, ${chunk} AS __chunk FROM (${selectSql}) AS q`,
   );
   try {
     const aggs = [
@@ -101,9 +106,28 @@ export async function writeDeltaFiles(
         ...(hasMinMaxStats(c.type) ? [`${statExpr('min', c)} AS __min${i}`, `${statExpr('max', c)} AS __max${i}`] : []),
       ]),
     ];
+    const groupBy = [...partitions.map((p) => quoteIdent(p)), '__chunk'].join(', ');
     const groups = await engine.all(
-      `SELECT __part, ${aggs.join(', ')} FROM ${BATCH_TABLE} GROUP BY __part ORDER BY __part`,
+      `SELECT ${aggs.join(', ')} FROM ${BATCH_TABLE} GROUP BY ${groupBy} ORDER BY ${groupBy}`,
     );
+    if (groups.length > SORT_ABOVE_GROUPS) {
+      await engine.exec(
+        `CREATE OR REPLACE TEMP TABLE ${BATCH_TABLE}_sorted AS SELECT * FROM ${BATCH_TABLE} ORDER BY ${groupBy};
+         DROP TABLE ${BATCH_TABLE};
+         ALTER TABLE ${BATCH_TABLE}_sorted RENAME TO ${BATCH_TABLE};`,
+      );
+    }
+    const typeOf = new Map(snapshot.columns.map((c) => [c.name, c.type]));
+    const groupFilter = (g: Record<string, unknown>) =>
+      [
+        ...partitions.map((p, i) => {
+          const v = g[`__pv${i}`] as string | null;
+          return v === null
+            ? `${quoteIdent(p)} IS NULL`
+            : `${quoteIdent(p)} = CAST(${quoteLiteral(v)} AS ${typeOf.get(p) ?? 'VARCHAR'})`;
+        }),
+        `__chunk = ${Number(g['__chunk'] ?? 0)}`,
+      ].join(' AND ');
     const add: AddAction[] = [];
     let rows = 0;
     for (const g of groups) {
@@ -118,7 +142,7 @@ export async function writeDeltaFiles(
       const stored = dataColumns.length > 0 ? dataColumns.map(storedExpr).join(', ') : '1 AS __empty';
       await storage.putAtomic(key, async (tmp) => {
         await engine.exec(
-          `COPY (SELECT ${stored} FROM ${BATCH_TABLE} WHERE __part = ${Number(g['__part'])})
+          `COPY (SELECT ${stored} FROM ${BATCH_TABLE} WHERE ${groupFilter(g)})
            TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION snappy)`,
         );
       });
