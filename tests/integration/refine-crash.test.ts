@@ -33,7 +33,7 @@ test('SIGKILL during refine commits leaves every table readable; rerunning compl
   const python = deltaPythonOrSkip(t);
   if (!python) return;
   const { dataDir, cleanup } = await tempContext();
-  const env = { MEDALLION_HOME: dataDir, MEDALLION_REFINE_CHUNK_ROWS: '10000' };
+  const env = { MEDALLION_HOME: dataDir, MEDALLION_REFINE_CHUNK_ROWS: '5000' };
   try {
     const truth = await medallionJson<GroundTruth>(['simulate', '--events', '300000', '--json'], env);
     const ingest = await medallion(['ingest', '--once'], env);
@@ -46,7 +46,7 @@ test('SIGKILL during refine commits leaves every table readable; rerunning compl
       return seed / 2147483648;
     };
     for (let round = 0; round < 40 && kills < 10; round++) {
-      const outcome = await refineKilledAfter(300 + Math.floor(random() * 1200), env);
+      const outcome = await refineKilledAfter(250 + Math.floor(random() * 750), env);
       if (outcome === 'finished') break;
       kills++;
       // Every table is readable, by delta-rs and by Medallion, at whatever version it is.
