@@ -14,6 +14,7 @@ import { REPO_ROOT } from '../src/config/project.ts';
 import { openDuckDb, quoteLiteral } from '../src/engine/duckdb.ts';
 import { openContext } from '../src/pipeline/context.ts';
 import { ingestStep, refineStep } from '../src/pipeline/steps.ts';
+import { type EventLayer, openLayerTable } from '../src/refine/layer-tables.ts';
 import { hmacSql } from '../src/refine/pseudonym-key.ts';
 import { type BenchResult, benchResult, note } from './bench-kit.ts';
 
@@ -79,6 +80,49 @@ async function timeMedallion(bronzeHome: string, work: string): Promise<{ second
   }
 }
 
+/**
+ * Same output: Medallion's silver (the Delta table's latest version) and the script's hold the same
+ * rows, and quarantine and duplicates the same counts. Throws when they differ, so a ratio is only
+ * ever printed for equal work.
+ */
+async function checkSameOutput(medallionWork: string, referenceOut: string): Promise<string> {
+  const ctx = await openContext({ dataDir: medallionWork });
+  try {
+    const rel = async (layer: EventLayer) => {
+      const t = await openLayerTable(ctx.project, ctx.storage, ctx.engine, layer);
+      if (!t) throw new Error(`refine bench: Medallion wrote no ${layer} table`);
+      return t.relation();
+    };
+    const cols = 'event_id, dbn, student_key, event_time, status, event_date::DATE AS event_date, is_late';
+    const mine = `(SELECT ${cols} FROM ${await rel('silver')})`;
+    const theirs = `(SELECT ${cols} FROM read_parquet(${quoteLiteral(join(referenceOut, 'silver', '**', '*.parquet'))}, hive_partitioning = true))`;
+    const [row] = await ctx.engine.all<Record<string, bigint>>(`SELECT
+      (SELECT count(*) FROM ${mine}) AS silver, (SELECT count(*) FROM ${theirs}) AS ref_silver,
+      (SELECT count(*) FROM (SELECT * FROM ${mine} EXCEPT ALL SELECT * FROM ${theirs})) AS only_mine,
+      (SELECT count(*) FROM (SELECT * FROM ${theirs} EXCEPT ALL SELECT * FROM ${mine})) AS only_theirs,
+      (SELECT count(*) FILTER (WHERE is_late) FROM ${mine}) AS late,
+      (SELECT count(*) FROM ${await rel('quarantine')}) AS quarantine,
+      (SELECT count(*) FROM read_parquet(${quoteLiteral(join(referenceOut, 'quarantine.parquet'))})) AS ref_quarantine,
+      (SELECT count(*) FROM ${await rel('duplicates')}) AS duplicates,
+      (SELECT count(*) FROM read_parquet(${quoteLiteral(join(referenceOut, 'duplicates.parquet'))})) AS ref_duplicates`);
+    const n = (k: string) => Number(row![k]);
+    const summary = `silver ${n('silver')} (late ${n('late')}), quarantine ${n('quarantine')}, duplicates ${n('duplicates')}`;
+    if (
+      n('silver') !== n('ref_silver') ||
+      n('only_mine') !== 0 ||
+      n('only_theirs') !== 0 ||
+      n('quarantine') !== n('ref_quarantine') ||
+      n('duplicates') !== n('ref_duplicates')
+    )
+      throw new Error(
+        `refine bench: Medallion and the hand-written SQL differ: ${JSON.stringify(row, (_, v) => (typeof v === 'bigint' ? Number(v) : v))}`,
+      );
+    return summary;
+  } finally {
+    await ctx.close();
+  }
+}
+
 async function timeReference(bronzeHome: string, work: string): Promise<number> {
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
@@ -120,6 +164,7 @@ export async function run(args: string[]): Promise<BenchResult> {
       for (let r = 0; r < runs; r++) {
         const m = await timeMedallion(home, join(root, 'm'));
         const x = await timeReference(home, join(root, 'r'));
+        if (r === 0) note(`same output: ${await checkSameOutput(join(root, 'm'), join(root, 'r'))}`);
         med.push(m.seconds);
         ref.push(x);
         note(
@@ -127,7 +172,13 @@ export async function run(args: string[]): Promise<BenchResult> {
         );
       }
       const res = benchResult('refine', 's', 'lower', med, ref);
-      details[`events_${n}`] = { medallion_s: res.medallion, reference_s: res.reference, ratio: res.ratio };
+      details[`events_${n}`] = {
+        medallion_s: res.medallion,
+        reference_s: res.reference,
+        ratio: res.ratio,
+        medallion_runs_s: med,
+        reference_runs_s: ref,
+      };
     }
     // History: the last size again as a second batch (new event ids: another seed and day) on top of it.
     const n = sizes.at(-1)!;
