@@ -10,11 +10,12 @@
  *    refs, vars, macros, Jinja loops and generic tests): `medallion dbt compile` vs `dbt compile`
  *    (dbt parses, then compiles every node; partial parsing off), medians in the details.
  *
- * Medallion keeps compiled Jinja templates between runs in its target folder (like dbt's partial
- * parse file, which this bench turns off for dbt-core; Medallion still renders every node each run).
- * Each iteration therefore times Medallion twice: once with that cache removed first ("cold", the
- * first run on a new checkout) and once as a repeated run finds it ("warm"). Medians and ratios are
- * given for both; the headline numbers are the warm ones.
+ * Medallion keeps compiled Jinja templates between runs in its target folder, as dbt-core keeps its
+ * partial-parse file there; both still render every node each run. Each iteration therefore times
+ * each tool twice: with its cache removed first ("cold", the first run on a new checkout; dbt-core
+ * with partial parsing off) and as a repeated run finds it ("warm"; dbt-core with partial parsing on
+ * and the file its previous run left). Medians and ratios are given for warm against warm and cold
+ * against cold; the headline numbers are Medallion warm against dbt-core cold, as before.
  *
  * dbt-core comes from MEDALLION_DBT, else `scripts/python-peers.sh` is run to make the venv.
  */
@@ -25,6 +26,9 @@ import { join } from 'node:path';
 import { TEMPLATE_CACHE_FILE } from '../src/build/dbt/run/run-dbt.ts';
 import { FLAGSHIP_PROJECT_DIR, REPO_ROOT } from '../src/config/project.ts';
 import { type BenchResult, benchResult, median, note } from './bench-kit.ts';
+
+/** dbt-core's partial-parse file in its target folder. */
+const DBT_PARTIAL_PARSE_FILE = 'partial_parse.msgpack';
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -64,6 +68,12 @@ function dbtBinary(): string {
 }
 
 const MEDALLION = [join(REPO_ROOT, 'bin', 'medallion.js')];
+
+/** Says so when a dbt-core run meant to partial-parse parsed everything again (its timing is then a cold one). */
+function warnUnlessPartial(side: string, out: string): void {
+  const why = /Unable to do partial parsing[^\n]*/.exec(out);
+  if (side === 'dbtWarm' && why) note(`dbt-core did a full parse in a partial-parse run: ${why[0]}`);
+}
 const NODE = process.execPath;
 
 /** A dbt project of `models` models: sources, staging views, then layers of tables that ref earlier models. */
@@ -142,50 +152,92 @@ export async function run(args: string[]): Promise<BenchResult> {
     const profiles = join(dir, 'profiles');
     await mkdir(profiles);
     await copyFile(join(gold, 'profiles.yml'), join(profiles, 'profiles.yml'));
-    const build = { medallion: [] as number[], dbt: [] as number[], medallionCold: [] as number[] };
+    const build = {
+      medallion: [] as number[],
+      dbt: [] as number[],
+      medallionCold: [] as number[],
+      dbtWarm: [] as number[],
+    };
+    // Each cold run comes first, so the warm run after it finds the cache that run left.
     const sides = (i: number) =>
-      i % 2 === 0 ? (['medallionCold', 'medallion', 'dbt'] as const) : (['dbt', 'medallionCold', 'medallion'] as const);
+      i % 2 === 0
+        ? (['medallionCold', 'medallion', 'dbt', 'dbtWarm'] as const)
+        : (['dbt', 'dbtWarm', 'medallionCold', 'medallion'] as const);
+    // Medallion's cold and warm runs share a target folder (the cold run leaves the warm one its
+    // cache); dbt-core's do not (its cold run removes the partial-parse file; the warm one keeps its own).
+    const targetOf = (side: string, what: string) =>
+      join(dir, `${side.startsWith('dbt') ? side : 'medallion'}-${what}target`);
+    const dbtSideEnv = (side: string) => ({ ...dbtEnv, DBT_PARTIAL_PARSE: side === 'dbtWarm' ? 'true' : 'false' });
+    type Side = ReturnType<typeof sides>[number];
+    const buildOnce = async (side: Side, priming = false): Promise<number> => {
+      // One path per side: dbt-core's partial parse starts over when the profile's path changes.
+      const file = join(dir, `${side}.duckdb`);
+      await copyFile(silver, file);
+      const target = targetOf(side, '');
+      if (side === 'medallionCold') await rm(join(target, TEMPLATE_CACHE_FILE), { force: true });
+      if (side === 'dbt') await rm(join(target, DBT_PARTIAL_PARSE_FILE), { force: true });
+      const flags = ['build', '--project-dir', gold, '--profiles-dir', profiles, '--target-path', target];
+      const r = side.startsWith('dbt')
+        ? await exec(dbt, flags, { ...dbtSideEnv(side), MEDALLION_WAREHOUSE_PATH: file })
+        : await exec(NODE, [...MEDALLION, 'dbt', ...flags], { MEDALLION_WAREHOUSE_PATH: file, MEDALLION_QUIET: '1' });
+      if (r.code !== 0) throw new Error(`${side} build failed: ${r.out}`);
+      if (!priming) warnUnlessPartial(side, r.out);
+      await rm(file, { force: true });
+      return r.ms / 1000;
+    };
+    // dbt-core's warm side starts from the partial-parse file of one untimed run (Medallion's warm
+    // run follows its cold one in every iteration).
+    await buildOnce('dbtWarm', true);
     for (let i = 0; i < runs; i++) {
       for (const side of sides(i)) {
-        const file = join(dir, `${side}-${i}.duckdb`);
-        await copyFile(silver, file);
-        const target = join(dir, `${side === 'dbt' ? 'dbt' : 'medallion'}-target`);
-        if (side === 'medallionCold') await rm(join(target, TEMPLATE_CACHE_FILE), { force: true });
-        const flags = ['build', '--project-dir', gold, '--profiles-dir', profiles, '--target-path', target];
-        const r =
-          side !== 'dbt'
-            ? await exec(NODE, [...MEDALLION, 'dbt', ...flags], {
-                MEDALLION_WAREHOUSE_PATH: file,
-                MEDALLION_QUIET: '1',
-              })
-            : await exec(dbt, flags, { ...dbtEnv, MEDALLION_WAREHOUSE_PATH: file });
-        if (r.code !== 0) throw new Error(`${side} build failed: ${r.out}`);
-        build[side].push(r.ms / 1000);
-        note(`flagship build run ${i + 1}/${runs}: ${side} ${(r.ms / 1000).toFixed(2)} s`);
-        await rm(file, { force: true });
+        const s = await buildOnce(side);
+        build[side].push(s);
+        note(`flagship build run ${i + 1}/${runs}: ${side} ${s.toFixed(2)} s`);
       }
     }
 
     const project = join(dir, 'generated');
     await generateProject(project, models);
-    const compile = { medallion: [] as number[], dbt: [] as number[], medallionCold: [] as number[] };
+    const compile = {
+      medallion: [] as number[],
+      dbt: [] as number[],
+      medallionCold: [] as number[],
+      dbtWarm: [] as number[],
+    };
+    const compileOnce = async (side: Side, priming = false): Promise<number> => {
+      const target = targetOf(side, 'gen-');
+      if (side === 'medallionCold') await rm(join(target, TEMPLATE_CACHE_FILE), { force: true });
+      if (side === 'dbt') await rm(join(target, DBT_PARTIAL_PARSE_FILE), { force: true });
+      const flags = ['compile', '--project-dir', project, '--profiles-dir', project, '--target-path', target];
+      const env = { BENCH_DUCKDB_PATH: join(dir, `${side}-gen.duckdb`) };
+      const r = side.startsWith('dbt')
+        ? await exec(dbt, flags, { ...dbtSideEnv(side), ...env })
+        : await exec(NODE, [...MEDALLION, 'dbt', ...flags], { ...env, MEDALLION_QUIET: '1' });
+      if (r.code !== 0) throw new Error(`${side} compile failed: ${r.out}`);
+      if (!priming) warnUnlessPartial(side, r.out);
+      return r.ms / 1000;
+    };
+    await compileOnce('dbtWarm', true);
     for (let i = 0; i < runs; i++) {
       for (const side of sides(i)) {
-        const target = join(dir, `${side === 'dbt' ? 'dbt' : 'medallion'}-gen-target`);
-        if (side === 'medallionCold') await rm(join(target, TEMPLATE_CACHE_FILE), { force: true });
-        const flags = ['compile', '--project-dir', project, '--profiles-dir', project, '--target-path', target];
-        const env = { BENCH_DUCKDB_PATH: join(dir, `${side}-gen.duckdb`) };
-        const r =
-          side !== 'dbt'
-            ? await exec(NODE, [...MEDALLION, 'dbt', ...flags], { ...env, MEDALLION_QUIET: '1' })
-            : await exec(dbt, flags, { ...dbtEnv, ...env });
-        if (r.code !== 0) throw new Error(`${side} compile failed: ${r.out}`);
-        compile[side].push(r.ms / 1000);
-        note(`${models}-model parse+compile run ${i + 1}/${runs}: ${side} ${(r.ms / 1000).toFixed(2)} s`);
+        const s = await compileOnce(side);
+        compile[side].push(s);
+        note(`${models}-model parse+compile run ${i + 1}/${runs}: ${side} ${s.toFixed(2)} s`);
       }
     }
     const speedup = (s: { medallion: number[]; dbt: number[] }) => median(s.dbt) / median(s.medallion);
     const speedupCold = (s: { medallionCold: number[]; dbt: number[] }) => median(s.dbt) / median(s.medallionCold);
+    const speedupWarm = (s: { medallion: number[]; dbtWarm: number[] }) => median(s.dbtWarm) / median(s.medallion);
+    for (const [what, s] of [
+      ['flagship build', build],
+      [`${models}-model parse+compile`, compile],
+    ] as const)
+      note(
+        `${what} medians: medallion warm ${median(s.medallion).toFixed(2)} s, cold ${median(s.medallionCold).toFixed(2)} s; ` +
+          `dbt-core partial parse on ${median(s.dbtWarm).toFixed(2)} s, off ${median(s.dbt).toFixed(2)} s; ` +
+          `warm/warm ${speedupWarm(s).toFixed(1)}x, cold/cold ${speedupCold(s).toFixed(1)}x, ` +
+          `medallion warm/dbt-core off ${speedup(s).toFixed(1)}x`,
+      );
     return benchResult('build', 's', 'lower', build.medallion, build.dbt, {
       flagshipBuild: {
         events,
@@ -197,6 +249,9 @@ export async function run(args: string[]): Promise<BenchResult> {
         medallionColdS: build.medallionCold,
         medianMedallionColdS: median(build.medallionCold),
         speedupCold: speedupCold(build),
+        dbtPartialParseS: build.dbtWarm,
+        medianDbtPartialParseS: median(build.dbtWarm),
+        speedupWarmVsPartialParse: speedupWarm(build),
         goal: 10,
       },
       parseCompile: {
@@ -209,6 +264,9 @@ export async function run(args: string[]): Promise<BenchResult> {
         medallionColdS: compile.medallionCold,
         medianMedallionColdS: median(compile.medallionCold),
         speedupCold: speedupCold(compile),
+        dbtPartialParseS: compile.dbtWarm,
+        medianDbtPartialParseS: median(compile.dbtWarm),
+        speedupWarmVsPartialParse: speedupWarm(compile),
         goal: 30,
       },
       reference: 'dbt-core 1.11.16 + dbt-duckdb 1.11.1 (scripts/python-peers.sh), same machine, same input',
