@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import { openDuckDb } from '../../src/engine/duckdb.ts';
 import { medallion, medallionJson } from '../helpers/cli.ts';
 import { tempProject } from '../helpers/temp-project.ts';
 
@@ -20,7 +22,7 @@ const FROM_GOLD = `
   SELECT dbn, event_date, enrolled, present, absent, late, excused, attendance_rate, late_arriving_events, last_event_time
   FROM gold.fact_event_metrics`;
 
-test('incremental fact_event_metrics equals a full recomputation after new days, late events and a replay', {
+test('incremental fact_event_metrics equals a full recomputation after new days, late events, a replay and an older table', {
   timeout: 300_000,
 }, async () => {
   const p = await tempProject();
@@ -82,6 +84,26 @@ test('incremental fact_event_metrics equals a full recomputation after new days,
     );
     assert.ok(Number(after[0]!.v) > Number(before[0]!.v), 'day 1 was recomputed after its replay');
     assert.equal(after[1]!.v, before[1]!.v, 'day 2 was left as it was');
+
+    // A warehouse whose table was made before silver_version existed (an older Medallion): the next
+    // build adds the column and recomputes every date once, instead of failing on the missing column.
+    const warehouse = await openDuckDb(join(p.home, 'warehouse', 'medallion.duckdb'));
+    try {
+      await warehouse.exec('ALTER TABLE gold.fact_event_metrics DROP COLUMN silver_version');
+    } finally {
+      await warehouse.close();
+    }
+    await step('day 3', ['simulate', '--events', '4000', '--seed', '3', '--start-date', '2018-10-03']);
+    await step('run over an older table', ['run', '--once', '--no-metrics']);
+    const fourth = await diff();
+    assert.deepEqual(
+      { goldOnly: fourth.goldOnly, silverOnly: fourth.silverOnly, days: fourth.days },
+      { goldOnly: 0, silverOnly: 0, days: 3 },
+    );
+    const [upgraded] = await q(
+      'SELECT count(*) FILTER (WHERE silver_version IS NULL)::INT AS missing, count(DISTINCT silver_version)::INT AS k FROM gold.fact_event_metrics',
+    );
+    assert.deepEqual(upgraded, { missing: 0, k: 1 }, 'every date recomputed by the one build that added the column');
   } finally {
     await p.cleanup();
   }

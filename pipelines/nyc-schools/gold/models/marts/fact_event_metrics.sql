@@ -4,8 +4,16 @@
 -- Incremental by event date: `medallion load` records every event date each silver version touched
 -- (_medallion.loaded_partitions), and a build recomputes exactly the dates changed since the silver
 -- version this table last saw (silver_version) — new events, late ones, replays and compactions
--- alike. The first build and --full-refresh compute every date.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='event_date') }}
+-- alike. The first build and --full-refresh compute every date, and so does a build over a table
+-- made before silver_version existed (the column is added, then every date is recomputed once).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='event_date',
+    on_schema_change='append_new_columns'
+) }}
+{% set knows_versions = is_incremental()
+    and 'silver_version' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) %}
 
 select
     dbn,
@@ -23,7 +31,7 @@ select
         where dataset = 'attendance_events'
     ) as silver_version
 from {{ ref('stg_stream_events') }}
-{% if is_incremental() %}
+{% if knows_versions %}
 where event_date in (
     select event_date from {{ source('medallion', 'loaded_partitions') }}
     where dataset = 'attendance_events'
