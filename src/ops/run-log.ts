@@ -138,15 +138,7 @@ export async function loggedRun<T extends Record<string, unknown> | object>(
   await emitJobStart(base);
   try {
     const result = await fn(runId);
-    const finished = new Date();
-    const end = {
-      ...base,
-      finishedAt: finished.toISOString(),
-      status: 'success' as const,
-      durationMs: finished.getTime() - started.getTime(),
-    };
-    await appendRun(paths, { ...end, counts: result as Record<string, unknown> });
-    await emitJobEnd({ ...end, result });
+    await endSuccess(paths, base, started, new Date(), result);
     return result;
   } catch (err) {
     const finished = new Date();
@@ -180,6 +172,18 @@ export async function recordFinishedRun(
   const runId = randomUUID();
   const base = { runId, job, parentRunId, startedAt: started.toISOString() };
   await emitJobStart(base);
+  await endSuccess(paths, base, started, finished, result);
+  return runId;
+}
+
+/** A job's successful end: its run-log line (with the result as counts), then the observers. */
+async function endSuccess(
+  paths: DataPaths,
+  base: { runId: string; job: string; parentRunId?: string | undefined; startedAt: string },
+  started: Date,
+  finished: Date,
+  result: Record<string, unknown> | object,
+): Promise<void> {
   const end = {
     ...base,
     finishedAt: finished.toISOString(),
@@ -188,5 +192,4 @@ export async function recordFinishedRun(
   };
   await appendRun(paths, { ...end, counts: result as Record<string, unknown> });
   await emitJobEnd({ ...end, result });
-  return runId;
 }

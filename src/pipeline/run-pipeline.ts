@@ -173,7 +173,8 @@ async function processCycle(
   runId: string,
   builds: BuildPlan,
 ): Promise<CycleResult> {
-  const refined = await refineStep(ctx, runId);
+  const step = await refineStep(ctx, runId);
+  const refined = { silver: step.silver, quarantine: step.quarantine, duplicates: step.duplicates, late: step.late };
   try {
     const loaded = await loadStep(ctx, runId);
     const events = ctx.project.config.events.dataset;
@@ -183,12 +184,7 @@ async function processCycle(
       return {
         cycle,
         ingested,
-        refined: {
-          silver: refined.silver,
-          quarantine: refined.quarantine,
-          duplicates: refined.duplicates,
-          late: refined.late,
-        },
+        refined,
         build: null,
       };
     }
@@ -226,12 +222,7 @@ async function processCycle(
     return {
       cycle,
       ingested,
-      refined: {
-        silver: refined.silver,
-        quarantine: refined.quarantine,
-        duplicates: refined.duplicates,
-        late: refined.late,
-      },
+      refined,
       build,
       quality,
     };
