@@ -8,10 +8,10 @@
  *    The headline numbers are this workload's medians (seconds, lower is better).
  * 2. Parse + compile of a generated M-model project (default 1,000 models in layers, with sources,
  *    refs, vars, macros, Jinja loops and generic tests): `medallion dbt compile` vs `dbt compile`
- *    (dbt parses, then compiles every node; partial parsing off), medians in the details.
+ *    (every node compiled; dbt-core with and without partial parsing, below), medians in the details.
  *
  * Medallion keeps compiled Jinja templates between runs in its target folder, as dbt-core keeps its
- * partial-parse file there; both still render every node each run. Each iteration therefore times
+ * partial-parse file there; both still compile every node each run. Each iteration therefore times
  * each tool twice: with its cache removed first ("cold", the first run on a new checkout; dbt-core
  * with partial parsing off) and as a repeated run finds it ("warm"; dbt-core with partial parsing on
  * and the file its previous run left). Medians and ratios are given for warm against warm and cold
