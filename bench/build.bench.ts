@@ -10,12 +10,13 @@
  *    refs, vars, macros, Jinja loops and generic tests): `medallion dbt compile` vs `dbt compile`
  *    (every node compiled; dbt-core with and without partial parsing, below), medians in the details.
  *
- * Medallion keeps compiled Jinja templates between runs in its target folder, as dbt-core keeps its
- * partial-parse file there; both still compile every node each run. Each iteration therefore times
- * each tool twice: with its cache removed first ("cold", the first run on a new checkout; dbt-core
- * with partial parsing off) and as a repeated run finds it ("warm"; dbt-core with partial parsing on
- * and the file its previous run left). Medians and ratios are given for warm against warm and cold
- * against cold; the headline numbers are Medallion warm against dbt-core cold, as before.
+ * Both tools keep state between runs in their target folder: dbt-core its partial-parse file,
+ * Medallion its own (medallion_partial_parse.json) and its compiled Jinja templates; both still
+ * compile every node each run. Each iteration therefore times each tool twice: with its target
+ * folder removed first ("cold", the first run on a new checkout; dbt-core with partial parsing off)
+ * and as a repeated run finds it ("warm"; dbt-core with partial parsing on and the folder its
+ * previous run left). Medians and ratios are given for warm against warm and cold against cold; the headline
+ * numbers are Medallion warm against dbt-core cold, as before.
  *
  * dbt-core comes from MEDALLION_DBT, else `scripts/python-peers.sh` is run to make the venv.
  */
@@ -23,12 +24,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEMPLATE_CACHE_FILE } from '../src/build/dbt/run/run-dbt.ts';
 import { FLAGSHIP_PROJECT_DIR, REPO_ROOT } from '../src/config/project.ts';
 import { type BenchResult, benchResult, median, note } from './bench-kit.ts';
 
-/** dbt-core's partial-parse file in its target folder. */
-const DBT_PARTIAL_PARSE_FILE = 'partial_parse.msgpack';
+/** Removes a target folder: a cold run finds nothing an earlier run left (compiled files, caches). */
+async function removeTarget(target: string): Promise<void> {
+  await rm(target, { recursive: true, force: true });
+}
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -164,7 +166,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         ? (['medallionCold', 'medallion', 'dbt', 'dbtWarm'] as const)
         : (['dbt', 'dbtWarm', 'medallionCold', 'medallion'] as const);
     // Medallion's cold and warm runs share a target folder (the cold run leaves the warm one its
-    // cache); dbt-core's do not (its cold run removes the partial-parse file; the warm one keeps its own).
+    // state); dbt-core's do not (its cold run has partial parsing off; the warm one keeps its own folder).
     const targetOf = (side: string, what: string) =>
       join(dir, `${side.startsWith('dbt') ? side : 'medallion'}-${what}target`);
     const dbtSideEnv = (side: string) => ({ ...dbtEnv, DBT_PARTIAL_PARSE: side === 'dbtWarm' ? 'true' : 'false' });
@@ -174,8 +176,7 @@ export async function run(args: string[]): Promise<BenchResult> {
       const file = join(dir, `${side}.duckdb`);
       await copyFile(silver, file);
       const target = targetOf(side, '');
-      if (side === 'medallionCold') await rm(join(target, TEMPLATE_CACHE_FILE), { force: true });
-      if (side === 'dbt') await rm(join(target, DBT_PARTIAL_PARSE_FILE), { force: true });
+      if (side === 'medallionCold' || side === 'dbt') await removeTarget(target);
       const flags = ['build', '--project-dir', gold, '--profiles-dir', profiles, '--target-path', target];
       const r = side.startsWith('dbt')
         ? await exec(dbt, flags, { ...dbtSideEnv(side), MEDALLION_WAREHOUSE_PATH: file })
@@ -206,8 +207,7 @@ export async function run(args: string[]): Promise<BenchResult> {
     };
     const compileOnce = async (side: Side, priming = false): Promise<number> => {
       const target = targetOf(side, 'gen-');
-      if (side === 'medallionCold') await rm(join(target, TEMPLATE_CACHE_FILE), { force: true });
-      if (side === 'dbt') await rm(join(target, DBT_PARTIAL_PARSE_FILE), { force: true });
+      if (side === 'medallionCold' || side === 'dbt') await removeTarget(target);
       const flags = ['compile', '--project-dir', project, '--profiles-dir', project, '--target-path', target];
       const env = { BENCH_DUCKDB_PATH: join(dir, `${side}-gen.duckdb`) };
       const r = side.startsWith('dbt')

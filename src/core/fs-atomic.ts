@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /** A temporary sibling name for `path` that readers ignore (suffix `.tmp`). */
@@ -59,4 +59,21 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
       await fh.close();
     }
   });
+}
+
+/**
+ * Replaces a file that is rewritten on every run (a by-product such as dbt's artifacts): written
+ * to a temporary name and renamed into place, so readers see the old file or the new one, never
+ * half of one; not flushed to disk (after a crash the next run writes it again).
+ */
+export async function replaceText(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempNameFor(path);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }

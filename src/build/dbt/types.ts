@@ -34,6 +34,12 @@ export interface DbtRunOptions {
   readonly fullRefresh?: boolean;
   /** dbt's `--threads`: how many nodes may run at once (default: the profile's `threads`, else 1). */
   readonly threads?: number;
+  /**
+   * dbt's partial parsing (default on; `--no-partial-parse` or DBT_PARTIAL_PARSE=false turn it
+   * off): nodes whose inputs did not change since the last run in this target folder are not
+   * rendered again to be parsed (see PartialParse).
+   */
+  readonly partialParse?: boolean;
   /** An open warehouse to build in, instead of opening the profile's (it is not closed). */
   readonly warehouse?: Warehouse;
   /** Progress lines (dbt's log lines); default: stderr. */

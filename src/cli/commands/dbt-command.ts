@@ -20,7 +20,7 @@ const VALUE_FLAGS = new Set([
   '--threads',
 ]);
 
-const BOOLEAN_FLAGS = new Set(['--full-refresh', '-f']);
+const BOOLEAN_FLAGS = new Set(['--full-refresh', '-f', '--partial-parse', '--no-partial-parse']);
 
 /** Parses dbt's own flags (the subset Medallion's runner supports). */
 export function parseDbtArgs(args: readonly string[]): {
@@ -34,6 +34,7 @@ export function parseDbtArgs(args: readonly string[]): {
   exclude: string[];
   fullRefresh: boolean;
   threads?: number;
+  partialParse?: boolean;
 } {
   const [first, ...afterFirst] = args;
   // dbt's `source freshness` is the one two-word command.
@@ -62,12 +63,13 @@ export function parseDbtArgs(args: readonly string[]): {
         ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
         : [a, undefined];
     if (BOOLEAN_FLAGS.has(flag) && inline === undefined) {
-      out.fullRefresh = true;
+      if (flag === '--partial-parse' || flag === '--no-partial-parse') out.partialParse = flag === '--partial-parse';
+      else out.fullRefresh = true;
       continue;
     }
     if (!VALUE_FLAGS.has(flag)) {
       throw new MedallionError('MDL_USAGE', `medallion dbt: unsupported flag "${a}".`, {
-        hint: 'Supported: --project-dir, --profiles-dir, --target/-t, --target-path, --vars, --select/-s (also --models/-m), --exclude, --full-refresh, --threads.',
+        hint: 'Supported: --project-dir, --profiles-dir, --target/-t, --target-path, --vars, --select/-s (also --models/-m), --exclude, --full-refresh, --threads, --partial-parse/--no-partial-parse.',
       });
     }
     const take = () => {
@@ -136,10 +138,12 @@ export function parseDbtArgs(args: readonly string[]): {
 export const dbtCommand: Command = {
   name: 'dbt',
   summary: "Run a dbt project on DuckDB with Medallion's dbt-compatible runner, taking dbt's own commands and flags.",
-  usage: `dbt <${DBT_COMMANDS.join('|')}|source freshness> [--project-dir DIR] [--profiles-dir DIR] [--target T] [--vars YAML] [--select S…] [--exclude S…] [--full-refresh] [--threads N]`,
+  usage: `dbt <${DBT_COMMANDS.join('|')}|source freshness> [--project-dir DIR] [--profiles-dir DIR] [--target T] [--target-path DIR] [--vars YAML] [--select S…] [--exclude S…] [--full-refresh] [--threads N] [--no-partial-parse]`,
   details:
     "Without --project-dir, the current folder is used when it holds dbt_project.yml, else the pipeline's gold project;\n" +
-    "for the pipeline's project MEDALLION_WAREHOUSE_PATH defaults to the pipeline's warehouse file.",
+    "for the pipeline's project MEDALLION_WAREHOUSE_PATH defaults to the pipeline's warehouse file.\n" +
+    'Partial parsing is on, as in dbt-core: a repeated run takes what the last run in the same target folder learnt\n' +
+    'of unchanged nodes (target/medallion_partial_parse.json); --no-partial-parse or DBT_PARTIAL_PARSE=false parses everything.',
   options: {},
   passThrough: true,
   async run(values, positionals) {
@@ -170,6 +174,7 @@ export const dbtCommand: Command = {
       exclude: args.exclude,
       fullRefresh: args.fullRefresh,
       threads: args.threads,
+      partialParse: args.partialParse,
       onEvent: (line) => progress(line),
     });
     if (args.command === 'ls') process.stdout.write(r.listed.map((l) => `${l}\n`).join(''));

@@ -6,6 +6,7 @@ import { pyStr } from '../jinja/python-compat.ts';
 import { mergeConfig, normalizeConfig } from '../project/configs.ts';
 import type { DbtProjectFile } from '../project/dbt-project.ts';
 import type { DbtTarget } from '../project/profiles.ts';
+import type { PartialParse } from './partial-parse.ts';
 import { Relation } from './relation.ts';
 
 /**
@@ -35,6 +36,8 @@ export interface DbtRuntime {
   catalog?: Catalog;
   /** The queries of the node being compiled (`run_query`, `statement`): see `QueryRound`. */
   queries?: QueryRound;
+  /** What the previous run's parse learnt, for nodes whose inputs are unchanged (absent: parse everything). */
+  partialParse?: PartialParse;
 }
 
 /**

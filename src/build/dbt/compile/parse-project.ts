@@ -18,6 +18,7 @@ import { readYamlFile } from '../project/yaml-file.ts';
 import { buildContext, callMacro, type DbtRuntime, findRefTarget, type ParseCapture } from './context.ts';
 import { readTestDefinition, synthesizeTestNames } from './generic-tests.ts';
 import { GLOBAL_MACROS_FILE, GLOBAL_MACROS_SQL } from './global-macros.ts';
+import type { ParsedNode } from './partial-parse.ts';
 import { Relation } from './relation.ts';
 
 /**
@@ -96,7 +97,10 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
   const properties: Properties = { sources: [], patches: [], tests: [], notes };
   const ymlFolders = [...project.modelPaths, ...project.snapshotPaths, ...project.seedPaths];
   for (const f of await listProjectFiles(projectDir, ymlFolders, ['.yml', '.yaml'])) {
-    readProperties(await readYamlFile(f.absolutePath, f.file), properties);
+    const yaml = runtime.partialParse
+      ? runtime.partialParse.readYaml(f.absolutePath, f.file)
+      : await readYamlFile(f.absolutePath, f.file);
+    readProperties(yaml, properties);
   }
 
   for (const s of properties.sources) {
@@ -259,10 +263,11 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
     p.baseConfig = mergeConfig(p.baseConfig, patch.config);
   }
 
-  for (const p of pending) {
-    if (p.node.resourceType === 'test') continue;
-    parseRender(runtime, manifest, p);
-  }
+  parseNodes(
+    runtime,
+    manifest,
+    pending.filter((p) => p.node.resourceType !== 'test'),
+  );
   for (const [id, node] of manifest.nodes) if (node.config['enabled'] === false) manifest.nodes.delete(id);
   for (const node of manifest.nodes.values()) {
     if (node.resourceType !== 'test') node.relation = nameRelation(runtime, manifest, node);
@@ -316,9 +321,9 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
       ),
     });
   }
-  for (const p of pending) {
-    if (p.node.resourceType !== 'test' || !manifest.nodes.has(p.node.uniqueId)) continue;
-    parseRender(runtime, manifest, p);
+  const tests = pending.filter((p) => p.node.resourceType === 'test' && manifest.nodes.has(p.node.uniqueId));
+  parseNodes(runtime, manifest, tests);
+  for (const p of tests) {
     if (p.node.config['enabled'] === false) manifest.nodes.delete(p.node.uniqueId);
     else if (p.node.config['store_failures'] === true) {
       // dbt's test config defaults `schema` to `dbt_test__audit`, named by generate_schema_name.
@@ -334,11 +339,43 @@ export async function parseProject(runtime: DbtRuntime, projectDir: string, note
   return manifest;
 }
 
+/**
+ * Parses nodes: each takes what the previous run's parse learnt when its inputs are unchanged
+ * (partial parsing, see PartialParse), else is rendered in parse mode; the texts to render are
+ * compiled first, in one batch.
+ */
+function parseNodes(runtime: DbtRuntime, manifest: Manifest, list: readonly Pending[]): void {
+  const toRender: Pending[] = [];
+  for (const p of list) {
+    const known = runtime.partialParse?.lookup(p.node, p.baseConfig);
+    if (known) applyParsed(p, known);
+    else toRender.push(p);
+  }
+  if (toRender.length === 0) return;
+  runtime.engine.prepare([
+    ...toRender
+      .filter((p) => !p.node.testMetadata)
+      .map((p) => ({ source: p.node.rawCode, file: p.node.originalFilePath })),
+    ...runtime.macros.projectMacros().map((m) => ({ source: m.body, file: m.originalFilePath })),
+  ]);
+  for (const p of toRender) parseRender(runtime, manifest, p);
+}
+
 function parseRender(runtime: DbtRuntime, manifest: Manifest, p: Pending): void {
   const node = p.node;
   node.config = p.baseConfig;
   const capture: ParseCapture = { refs: [], sources: [], config: {} };
   const ctx = buildContext({ runtime, manifest, mode: 'parse', node, capture });
+  // The environment variables the render reads (also inside macros, which see this context), for
+  // partial parsing: a later run parses the node again when one has changed.
+  const seen: { env: Record<string, string | null> | undefined } = { env: {} };
+  const envVar = ctx['env_var'] as (...args: unknown[]) => unknown;
+  ctx['env_var'] = (...args: unknown[]) => {
+    const name = args[0];
+    if (typeof name === 'string' && seen.env) seen.env[name] = process.env[name] ?? null;
+    else seen.env = undefined;
+    return envVar(...args);
+  };
   if (node.testMetadata) {
     renderGenericTest(runtime, node, ctx, 'parse');
   } else {
@@ -348,9 +385,15 @@ function parseRender(runtime: DbtRuntime, manifest: Manifest, p: Pending): void 
       strict: false,
     });
   }
-  node.config = mergeConfig(p.baseConfig, capture.config);
-  node.refs = capture.refs;
-  node.sources = capture.sources;
+  runtime.partialParse?.record(node, p.baseConfig, capture, seen.env);
+  applyParsed(p, capture);
+}
+
+function applyParsed(p: Pending, parsed: ParsedNode): void {
+  const node = p.node;
+  node.config = mergeConfig(p.baseConfig, parsed.config);
+  node.refs = parsed.refs;
+  node.sources = parsed.sources;
   if (typeof node.config['severity'] === 'string')
     node.config['severity'] = (node.config['severity'] as string).toUpperCase();
   node.config['tags'] = configTags(node.config);

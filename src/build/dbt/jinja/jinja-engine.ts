@@ -493,38 +493,76 @@ export class JinjaEngine {
     return t;
   }
 
+  /** nunjucks' code for a template text (its lexer, parser and code generator). */
+  #generate(source: string, file: string): string {
+    const env = this.#strict as unknown as { asyncFilters: string[]; extensionsList: unknown[]; opts: object };
+    try {
+      return nunjucksInternals.compiler.compile(
+        preprocessJinja(source),
+        env.asyncFilters,
+        env.extensionsList,
+        file,
+        env.opts,
+      );
+    } catch (err) {
+      throw nunjucksInternals.lib._prettifyError(file, true, err);
+    }
+  }
+
+  #instantiate(factory: TemplateFactory, file: string): Template {
+    return new nunjucks.Template(
+      { type: 'code', obj: factory() } as never,
+      this.#strict,
+      file,
+      true,
+    ) as unknown as Template;
+  }
+
+  /**
+   * Compiles in one batch the templates a run is about to render (each node's text), so that V8
+   * compiles their generated code as one script: a thousand small scripts cost several times more.
+   * Texts already compiled or cached are skipped; a text that does not compile is left for its
+   * render, which reports the error.
+   */
+  prepare(items: readonly { source: string; file: string }[]): void {
+    const cache = this.#cache;
+    if (!cache) return;
+    const todo: { key: string; code: string; source: string; file: string }[] = [];
+    for (const { source, file } of items) {
+      if (this.#templates.get(file)?.has(source)) continue;
+      const key = TemplateCache.key(file, source);
+      if (cache.has(key)) continue;
+      let code: string;
+      try {
+        code = this.#generate(source, file);
+      } catch {
+        continue;
+      }
+      todo.push({ key, code, source, file });
+    }
+    if (todo.length === 0) return;
+    const factories = cache.addMany(todo);
+    todo.forEach((it, i) => {
+      let byText = this.#templates.get(it.file);
+      if (!byText) {
+        byText = new Map();
+        this.#templates.set(it.file, byText);
+      }
+      if (!byText.has(it.source)) byText.set(it.source, this.#instantiate(factories[i]!, it.file));
+    });
+  }
+
   /**
    * Compiles a template in the strict environment, so that printing goes through ensureDefined
    * (see strictRender); the generated code comes from the cache when this text was compiled before.
    */
   #compile(source: string, file: string): Template {
-    const env = this.#strict as unknown as { asyncFilters: string[]; extensionsList: unknown[]; opts: object };
     const cache = this.#cache;
-    const cacheKey = cache ? TemplateCache.key(file, source) : undefined;
-    let factory = cacheKey === undefined ? undefined : cache!.get(cacheKey, file);
-    if (factory === undefined) {
-      let code: string;
-      try {
-        code = nunjucksInternals.compiler.compile(
-          preprocessJinja(source),
-          env.asyncFilters,
-          env.extensionsList,
-          file,
-          env.opts,
-        );
-      } catch (err) {
-        throw nunjucksInternals.lib._prettifyError(file, true, err);
-      }
-      // The generated code is nunjucks' own output for this text (nunjucks runs it with new Function).
-      factory = cacheKey === undefined ? (new Function(code) as TemplateFactory) : cache!.set(cacheKey, file, code);
-    }
-    const props = factory();
-    return new nunjucks.Template(
-      { type: 'code', obj: props } as never,
-      this.#strict,
-      file,
-      true,
-    ) as unknown as Template;
+    if (!cache) return this.#instantiate(new Function(this.#generate(source, file)) as TemplateFactory, file);
+    const key = TemplateCache.key(file, source);
+    // The generated code is nunjucks' own output for this text (nunjucks runs it with new Function).
+    const factory = cache.get(key) ?? cache.set(key, this.#generate(source, file));
+    return this.#instantiate(factory, file);
   }
 
   /** Renders `source` with `context` as its variables (read, never written: top-level `set`s stay local). */

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { MedallionError } from '../../../core/errors.ts';
 
@@ -38,9 +38,69 @@ export function parseYaml(text: string, file: string): YamlFile {
   };
 }
 
+/**
+ * What a parse of a YAML text gave, kept between runs (see PartialParse): its value (plain JSON
+ * values only) and the lines asked of it so far, by path.
+ */
+export interface YamlSnapshot {
+  readonly data: unknown;
+  readonly lines: Record<string, number | null>;
+}
+
+/** Whether `value` survives a JSON round trip unchanged (strings, finite numbers, booleans, null, arrays, plain objects). */
+export function isJsonValue(value: unknown): boolean {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every(isJsonValue);
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
+    return Object.values(value as object).every(isJsonValue);
+  return false;
+}
+
+/**
+ * A YAML file answered from a snapshot of an earlier parse of the same text (`data`: a copy the
+ * caller may change). A line the snapshot lacks comes from parsing the text then, and is added to
+ * it (`onChange` is told).
+ */
+export function yamlFromSnapshot(
+  text: string,
+  file: string,
+  snapshot: YamlSnapshot,
+  data: unknown,
+  onChange: () => void,
+): YamlFile {
+  let parsed: YamlFile | undefined;
+  return {
+    file,
+    data,
+    lineOf(path) {
+      const key = JSON.stringify(path);
+      if (key in snapshot.lines) return snapshot.lines[key] ?? undefined;
+      parsed ??= parseYaml(text, file);
+      const line = parsed.lineOf(path);
+      snapshot.lines[key] = line ?? null;
+      onChange();
+      return line;
+    },
+  };
+}
+
+/** `yaml` with the lines asked of it recorded in `snapshot`. */
+export function recordingLines(yaml: YamlFile, snapshot: YamlSnapshot): YamlFile {
+  return {
+    file: yaml.file,
+    data: yaml.data,
+    lineOf(path) {
+      const line = yaml.lineOf(path);
+      snapshot.lines[JSON.stringify(path)] = line ?? null;
+      return line;
+    },
+  };
+}
+
 /** Reads and parses a YAML file. */
 export async function readYamlFile(absolutePath: string, file: string): Promise<YamlFile> {
-  return parseYaml(await readFile(absolutePath, 'utf8'), file);
+  return parseYaml(readFileSync(absolutePath, 'utf8'), file);
 }
 
 /** An MDL_DBT_PROJECT_INVALID error located in a YAML file. */

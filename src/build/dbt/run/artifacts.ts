@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { writeTextAtomic } from '../../../core/fs-atomic.ts';
+import { replaceText } from '../../../core/fs-atomic.ts';
 import type { DbtNode, Manifest } from '../graph/manifest.ts';
 import type { DbtCommand, DbtNodeResult } from '../types.ts';
 
@@ -23,8 +24,15 @@ const madeDirs = new Map<string, Promise<unknown>>();
 /**
  * Writes a by-product file (compiled or run SQL, rewritten on every run: no fsync), creating its
  * folder once per process (writes run concurrently, so they share one mkdir), again if it vanished.
+ * A file that already holds the text is left as it is: reading a small file is several times
+ * cheaper than replacing it (a repeated compile of 1,000 models spent ~0.12 s rewriting them).
  */
 async function writeByProduct(file: string, text: string): Promise<void> {
+  try {
+    if (readFileSync(file, 'utf8') === text) return;
+  } catch {
+    // Not there yet (or unreadable): written below.
+  }
   const dir = dirname(file);
   let made = madeDirs.get(dir);
   if (!made) {
@@ -257,7 +265,8 @@ export async function writeManifest(
     semantic_models: {},
     unit_tests: {},
   };
-  await writeTextAtomic(join(targetPath, 'manifest.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  // Compact, as dbt-core writes its artifacts.
+  await replaceText(join(targetPath, 'manifest.json'), JSON.stringify(doc));
 }
 
 export interface ExecutedNode {
@@ -328,5 +337,5 @@ export async function writeRunResults(
     elapsed_time: meta.elapsedS,
     args: { which: meta.command, ...meta.args },
   };
-  await writeTextAtomic(join(targetPath, 'run_results.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  await replaceText(join(targetPath, 'run_results.json'), JSON.stringify(doc));
 }

@@ -9,6 +9,7 @@ import type { Warehouse } from '../../../warehouse/warehouse.ts';
 import { WarehouseAdapter } from '../adapter/warehouse-adapter.ts';
 import { buildContext, Catalog, type DbtRuntime, envVarFunction, MacroRegistry } from '../compile/context.ts';
 import { builtinMacros, macrosFromText, parseProject } from '../compile/parse-project.ts';
+import { PARTIAL_PARSE_FILE, PartialParse } from '../compile/partial-parse.ts';
 import { DependencyGraph } from '../graph/graph.ts';
 import type { DbtNode, MacroDefinition, Manifest } from '../graph/manifest.ts';
 import { nodesForCommand, selectIds } from '../graph/selector.ts';
@@ -203,7 +204,11 @@ async function runWithEngine(
     macros,
     fullRefresh: options.fullRefresh === true,
   };
+  if (options.partialParse !== false && process.env.DBT_PARTIAL_PARSE?.toLowerCase() !== 'false')
+    runtime.partialParse = await PartialParse.open(resolve(targetPath, PARTIAL_PARSE_FILE), runtime);
   const manifest = await parseProject(runtime, projectDir, notes);
+  // A by-product, like the template cache: a file that cannot be written only makes the next run parse again.
+  await runtime.partialParse?.save().catch(() => {});
   for (const note of notes) emit(`Note: ${note}`);
 
   const byType = (t: string) => [...manifest.nodes.values()].filter((n) => n.resourceType === t).length;
@@ -316,6 +321,13 @@ async function runWithEngine(
     await projectHooks('on-run-start', project.onRunStart);
     const graph = executionGraph(manifest, nodes, options.command === 'build');
     const order = graph.order(undefined, (id) => id.startsWith('test.'));
+    // The texts this run renders, compiled in one batch (when partial parsing skipped their parse render).
+    engine.prepare(
+      order
+        .map((id) => manifest.nodes.get(id)!)
+        .filter((n) => n.resourceType !== 'seed' && !n.testMetadata)
+        .map((n) => ({ source: n.rawCode, file: n.originalFilePath })),
+    );
     const executed: ExecutedNode[] = [];
     // Compiled and run SQL files are written in the background and awaited once, at the end.
     const writes: Promise<unknown>[] = [];
