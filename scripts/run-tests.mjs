@@ -29,9 +29,15 @@ if (files.length === 0) {
 }
 const major = Number(process.versions.node.split('.')[0]);
 const node = major >= 24 ? process.execPath : join(root, 'node_modules', 'node', 'bin', 'node');
+// MEDALLION_DBT_VERIFY_STATIC_PARSE: every model the dbt runner parses statically in a test is also
+// rendered, and a difference fails the run (src/build/dbt/compile/static-parse.ts).
 const r = spawnSync(
   node,
   ['--test', '--test-concurrency=1', '--test-timeout=900000', '--test-reporter=spec', ...flags, ...files],
-  { cwd: root, stdio: 'inherit', env: { MEDALLION_QUIET: '1', ...process.env, NODE_ENV: 'test' } },
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { MEDALLION_QUIET: '1', ...process.env, NODE_ENV: 'test', MEDALLION_DBT_VERIFY_STATIC_PARSE: '1' },
+  },
 );
 process.exit(r.status ?? 1);

@@ -20,6 +20,7 @@ import { readTestDefinition, synthesizeTestNames } from './generic-tests.ts';
 import { GLOBAL_MACROS_FILE, GLOBAL_MACROS_SQL } from './global-macros.ts';
 import type { ParsedNode } from './partial-parse.ts';
 import { Relation } from './relation.ts';
+import { type JinjaAst, staticParse } from './static-parse.ts';
 
 /**
  * Parsing, as dbt-core's parse phase: read macros, property files, models, snapshots and tests;
@@ -358,7 +359,49 @@ function parseNodes(runtime: DbtRuntime, manifest: Manifest, list: readonly Pend
       .map((p) => ({ source: p.node.rawCode, file: p.node.originalFilePath })),
     ...runtime.macros.projectMacros().map((m) => ({ source: m.body, file: m.originalFilePath })),
   ]);
-  for (const p of toRender) parseRender(runtime, manifest, p);
+  const verify = process.env.MEDALLION_DBT_VERIFY_STATIC_PARSE === '1';
+  for (const p of toRender) {
+    const parsed = readStatically(runtime, p.node);
+    if (!parsed) {
+      parseRender(runtime, manifest, p);
+      continue;
+    }
+    if (verify) {
+      // A check for tests: render as well, and stop on any difference; the static result is used.
+      parseRender(runtime, manifest, p);
+      const rendered = { refs: p.node.refs, sources: p.node.sources, config: p.node.config };
+      const read = { refs: parsed.refs, sources: parsed.sources, config: mergeConfig(p.baseConfig, parsed.config) };
+      read.config['tags'] = configTags(read.config);
+      if (JSON.stringify(rendered) !== JSON.stringify(read)) {
+        throw new MedallionError(
+          'MDL_INTERNAL',
+          `${p.node.originalFilePath}: static parsing read ${JSON.stringify(read)} where rendering gave ${JSON.stringify(rendered)}.`,
+          { hint: 'Static parsing and rendering disagree on this model: report it, with the model.' },
+        );
+      }
+    }
+    runtime.partialParse?.record(p.node, p.baseConfig, parsed, {});
+    applyParsed(p, parsed);
+  }
+}
+
+/** A model's parse read from its template's syntax tree, when static parsing takes it (see static-parse.ts). */
+function readStatically(runtime: DbtRuntime, node: DbtNode): ParsedNode | undefined {
+  if (node.resourceType !== 'model') return undefined;
+  const tree = runtime.engine.tree(node.rawCode, node.originalFilePath);
+  if (!tree) return undefined;
+  return staticParse(
+    tree as JinjaAst,
+    (name) => {
+      const def = runtime.macros.resolve(name);
+      if (!def || def.packageName === 'dbt') return undefined;
+      return {
+        ast: runtime.engine.tree(def.body, def.originalFilePath) as JinjaAst | undefined,
+        defaults: def.params.map((param) => param.defaultExpr ?? ''),
+      };
+    },
+    ['dbt', runtime.project.name],
+  );
 }
 
 function parseRender(runtime: DbtRuntime, manifest: Manifest, p: Pending): void {

@@ -77,6 +77,9 @@ function pySlice(obj: unknown, start: number | null, stop: number | null, step: 
 
 let installed = false;
 
+/** The syntax tree of the template nunjucks compiled last (see JinjaEngine.tree). */
+let lastTree: unknown;
+
 /**
  * Whether the render running now prints undefined values as an error (dbt's compile) or as nothing
  * (dbt's parse). Templates are compiled once, with the check in place, and it consults this flag:
@@ -138,8 +141,10 @@ function installJinja2Semantics(): void {
     }
   };
   const transform = nunjucksTransformer.transform;
-  nunjucksTransformer.transform = (ast: unknown, asyncFilters: readonly string[], name?: string) =>
-    plainTemplate ? ast : transform(ast, asyncFilters, name);
+  nunjucksTransformer.transform = (ast: unknown, asyncFilters: readonly string[], name?: string) => {
+    lastTree = ast;
+    return plainTemplate ? ast : transform(ast, asyncFilters, name);
+  };
   const proto = compiler.Compiler.prototype;
   const binaryHelper = (helper: string) =>
     function (this: typeof proto, node: NunjucksNode, frame: unknown) {
@@ -447,6 +452,8 @@ export class JinjaEngine {
   readonly #Context: ContextClass;
   readonly #Frame = nunjucksInternals.runtime.Frame;
   readonly #cache: TemplateCache | undefined;
+  /** Syntax trees of the templates compiled in this run, by cache key. */
+  readonly #trees = new Map<string, unknown>();
 
   /** `cache`: compiled templates kept between runs (see TemplateCache). */
   constructor(options: { cache?: TemplateCache } = {}) {
@@ -493,20 +500,33 @@ export class JinjaEngine {
     return t;
   }
 
-  /** nunjucks' code for a template text (its lexer, parser and code generator). */
-  #generate(source: string, file: string): string {
+  /** nunjucks' code for a template text (its lexer, parser and code generator); keeps its syntax tree. */
+  #generate(source: string, file: string, key: string | undefined): string {
     const env = this.#strict as unknown as { asyncFilters: string[]; extensionsList: unknown[]; opts: object };
+    lastTree = undefined;
     try {
-      return nunjucksInternals.compiler.compile(
+      const code = nunjucksInternals.compiler.compile(
         preprocessJinja(source),
         env.asyncFilters,
         env.extensionsList,
         file,
         env.opts,
       );
+      if (key !== undefined && lastTree !== undefined) this.#trees.set(key, lastTree);
+      return code;
     } catch (err) {
       throw nunjucksInternals.lib._prettifyError(file, true, err);
+    } finally {
+      lastTree = undefined;
     }
+  }
+
+  /**
+   * The syntax tree of a template text, when this run compiled it (a template taken from the
+   * cache was never parsed here): for static parsing.
+   */
+  tree(source: string, file: string): unknown {
+    return this.#trees.size === 0 ? undefined : this.#trees.get(TemplateCache.key(file, source));
   }
 
   #instantiate(factory: TemplateFactory, file: string): Template {
@@ -534,7 +554,7 @@ export class JinjaEngine {
       if (cache.has(key)) continue;
       let code: string;
       try {
-        code = this.#generate(source, file);
+        code = this.#generate(source, file, key);
       } catch {
         continue;
       }
@@ -558,10 +578,11 @@ export class JinjaEngine {
    */
   #compile(source: string, file: string): Template {
     const cache = this.#cache;
-    if (!cache) return this.#instantiate(new Function(this.#generate(source, file)) as TemplateFactory, file);
+    if (!cache)
+      return this.#instantiate(new Function(this.#generate(source, file, undefined)) as TemplateFactory, file);
     const key = TemplateCache.key(file, source);
     // The generated code is nunjucks' own output for this text (nunjucks runs it with new Function).
-    const factory = cache.get(key) ?? cache.set(key, this.#generate(source, file));
+    const factory = cache.get(key) ?? cache.set(key, this.#generate(source, file, key));
     return this.#instantiate(factory, file);
   }
 
