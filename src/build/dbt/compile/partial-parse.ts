@@ -61,6 +61,16 @@ export class PartialParse {
   readonly #yamlNow = new Map<string, YamlEntry>();
   #reparsed = 0;
   #yamlChanged = false;
+  /** Node keys computed in this run (a node missed by `lookup` is keyed again by `record`). */
+  readonly #keys = new WeakMap<DbtNode, { baseConfig: NodeConfig; key: string }>();
+
+  #key(node: DbtNode, baseConfig: NodeConfig): string {
+    const known = this.#keys.get(node);
+    if (known && known.baseConfig === baseConfig) return known.key;
+    const key = nodeKey(node, baseConfig);
+    this.#keys.set(node, { baseConfig, key });
+    return key;
+  }
 
   private constructor(
     path: string,
@@ -105,7 +115,7 @@ export class PartialParse {
   /** What the previous parse learnt of `node`, when its inputs are unchanged; else undefined. */
   lookup(node: DbtNode, baseConfig: NodeConfig): ParsedNode | undefined {
     const e = this.#stored.get(node.uniqueId);
-    if (!e || e.key !== nodeKey(node, baseConfig)) return undefined;
+    if (!e || e.key !== this.#key(node, baseConfig)) return undefined;
     for (const [name, value] of Object.entries(e.env)) if ((process.env[name] ?? null) !== value) return undefined;
     this.#now.set(node.uniqueId, e);
     // The stored values themselves (read from the file for this run only): they are written back
@@ -122,7 +132,14 @@ export class PartialParse {
   ): void {
     this.#reparsed++;
     if (env === undefined) return;
-    this.#now.set(node.uniqueId, { key: nodeKey(node, baseConfig), env, ...clone(parsed) });
+    // Copies of the lists and config the node keeps (they are written at the end of parsing).
+    this.#now.set(node.uniqueId, {
+      key: this.#key(node, baseConfig),
+      env,
+      refs: [...parsed.refs],
+      sources: [...parsed.sources],
+      config: { ...parsed.config },
+    });
   }
 
   /** Reads and parses a property file (`file`: its path in the project), or takes the parse kept for its text. */
