@@ -217,6 +217,8 @@ export async function run(args: string[]): Promise<BenchResult> {
     // no checkpoint at close (the pipeline's warehouse stays open). One untimed build warms it up.
     const inProcess: number[] = [];
     const inProcessFile = join(dir, 'in-process.duckdb');
+    // The profile names its path through this variable (the build itself uses the open warehouse).
+    const warehouseVar = process.env.MEDALLION_WAREHOUSE_PATH;
     process.env.MEDALLION_WAREHOUSE_PATH = inProcessFile;
     for (let i = 0; i <= runs; i++) {
       await copyFile(silver, inProcessFile);
@@ -241,6 +243,8 @@ export async function run(args: string[]): Promise<BenchResult> {
         await warehouse.close();
       }
     }
+    if (warehouseVar === undefined) delete process.env.MEDALLION_WAREHOUSE_PATH;
+    else process.env.MEDALLION_WAREHOUSE_PATH = warehouseVar;
 
     const project = join(dir, 'generated');
     await generateProject(project, models);
