@@ -33,6 +33,7 @@ export async function listProjectFiles(
   extensions: readonly string[],
 ): Promise<ProjectFile[]> {
   const out: ProjectFile[] = [];
+  const base = join(projectDir);
   for (const folder of folders) {
     const root = join(projectDir, folder);
     const found: string[] = [];
@@ -40,13 +41,23 @@ export async function listProjectFiles(
     for (const abs of found.sort()) {
       if (!extensions.some((ext) => abs.endsWith(ext))) continue;
       out.push({
-        file: relative(projectDir, abs).split(sep).join('/'),
-        pathInFolder: relative(root, abs).split(sep).join('/'),
+        file: inside(base, abs) ?? relative(projectDir, abs).split(sep).join('/'),
+        pathInFolder: inside(root, abs) ?? relative(root, abs).split(sep).join('/'),
         absolutePath: abs,
       });
     }
   }
   return out;
+}
+
+/**
+ * `path` relative to `dir` (with `/`) when it lies under it as written, else undefined; cheaper
+ * than path.relative, which resolves both against the working folder (for each of 1,000 files).
+ */
+function inside(dir: string, path: string): string | undefined {
+  if (dir === '.' || !path.startsWith(dir + sep)) return undefined;
+  const rest = path.slice(dir.length + 1);
+  return sep === '/' ? rest : rest.split(sep).join('/');
 }
 
 /** Reads a project file as text. */
