@@ -162,11 +162,6 @@ export class PartialParse {
     return recordingLines(yaml, entry);
   }
 
-  /** Nodes parsed by rendering in this run. */
-  get reparsed(): number {
-    return this.#reparsed;
-  }
-
   /** Writes the file when this run parsed anything anew, or parsed fewer nodes or files than it holds. */
   async save(): Promise<void> {
     if (

@@ -452,8 +452,9 @@ export class JinjaEngine {
   readonly #Context: ContextClass;
   readonly #Frame = nunjucksInternals.runtime.Frame;
   readonly #cache: TemplateCache | undefined;
-  /** Syntax trees of the templates compiled in this run, by cache key. */
+  /** Syntax trees of the templates compiled in this run, by cache key, until parsing is over. */
   readonly #trees = new Map<string, unknown>();
+  #keepTrees = true;
 
   /** `cache`: compiled templates kept between runs (see TemplateCache). */
   constructor(options: { cache?: TemplateCache } = {}) {
@@ -512,7 +513,7 @@ export class JinjaEngine {
         file,
         env.opts,
       );
-      if (key !== undefined && lastTree !== undefined) this.#trees.set(key, lastTree);
+      if (this.#keepTrees && key !== undefined && lastTree !== undefined) this.#trees.set(key, lastTree);
       return code;
     } catch (err) {
       throw nunjucksInternals.lib._prettifyError(file, true, err);
@@ -527,6 +528,12 @@ export class JinjaEngine {
    */
   tree(source: string, file: string): unknown {
     return this.#trees.size === 0 ? undefined : this.#trees.get(TemplateCache.key(file, source));
+  }
+
+  /** Parsing is over: syntax trees are no longer kept (a first run's thousand trees are let go). */
+  dropTrees(): void {
+    this.#keepTrees = false;
+    this.#trees.clear();
   }
 
   #instantiate(factory: TemplateFactory, file: string): Template {

@@ -207,6 +207,7 @@ async function runWithEngine(
   if (options.partialParse !== false && process.env.DBT_PARTIAL_PARSE?.toLowerCase() !== 'false')
     runtime.partialParse = await PartialParse.open(resolve(targetPath, PARTIAL_PARSE_FILE), runtime);
   const manifest = await parseProject(runtime, projectDir, notes);
+  engine.dropTrees();
   // A by-product, like the template cache: a file that cannot be written only makes the next run parse again.
   await runtime.partialParse?.save().catch(() => {});
   for (const note of notes) emit(`Note: ${note}`);
