@@ -39,49 +39,43 @@ test('incremental fact_event_metrics equals a full recomputation after new days,
     const r = await medallion([...cmd, ...args], env);
     assert.equal(r.code, 0, `${what}: ${r.stderr}`);
   };
-  try {
-    await step('day 1', ['simulate', '--events', '4000', '--seed', '1', '--start-date', '2018-10-01']);
-    await step('first run', ['run', '--once', '--no-metrics']);
-    const first = await diff();
+  /** Simulates a day of events (seed n), runs the pipeline once, and checks gold equals silver over `days` dates. */
+  const runDay = async (n: number, date: string, what: string, days: number) => {
+    await step(`day ${n}`, ['simulate', '--events', '4000', '--seed', String(n), '--start-date', date]);
+    await step(what, ['run', '--once', '--no-metrics']);
+    const d = await diff();
     assert.deepEqual(
-      { goldOnly: first.goldOnly, silverOnly: first.silverOnly, days: first.days },
-      { goldOnly: 0, silverOnly: 0, days: 1 },
+      { goldOnly: d.goldOnly, silverOnly: d.silverOnly, days: d.days },
+      { goldOnly: 0, silverOnly: 0, days },
     );
+    return d;
+  };
+  const versionsByDate = () =>
+    q(
+      'SELECT event_date::VARCHAR AS d, max(silver_version)::INT AS v FROM gold.fact_event_metrics GROUP BY 1 ORDER BY 1',
+    );
+  try {
+    await runDay(1, '2018-10-01', 'first run', 1);
     const [v1] = await q(
       'SELECT max(silver_version)::INT AS v, count(DISTINCT silver_version)::INT AS k FROM gold.fact_event_metrics',
     );
 
     // Day 2, with the default faults: duplicates, and late events that belong to day 1.
-    await step('day 2', ['simulate', '--events', '4000', '--seed', '2', '--start-date', '2018-10-02']);
-    await step('second run', ['run', '--once', '--no-metrics']);
-    const second = await diff();
-    assert.deepEqual(
-      { goldOnly: second.goldOnly, silverOnly: second.silverOnly, days: second.days },
-      { goldOnly: 0, silverOnly: 0, days: 2 },
-    );
+    const second = await runDay(2, '2018-10-02', 'second run', 2);
     const [v2] = await q('SELECT max(silver_version)::INT AS v FROM gold.fact_event_metrics');
     assert.ok(Number(v2!.v) > Number(v1!.v), 'the second build saw a newer silver version');
 
     // A run with nothing new recomputes nothing: every row keeps the version that last computed its date.
-    const before = await q(
-      'SELECT event_date::VARCHAR AS d, max(silver_version)::INT AS v FROM gold.fact_event_metrics GROUP BY 1 ORDER BY 1',
-    );
+    const before = await versionsByDate();
     await step('idle build', ['build']);
-    assert.deepEqual(
-      await q(
-        'SELECT event_date::VARCHAR AS d, max(silver_version)::INT AS v FROM gold.fact_event_metrics GROUP BY 1 ORDER BY 1',
-      ),
-      before,
-    );
+    assert.deepEqual(await versionsByDate(), before);
 
     // A replay of day 1 rewrites its partition: load reloads it and the build recomputes that date.
     await step('replay', ['replay', '--from', '2018-10-01', '--to', '2018-10-01']);
     const third = await diff();
     assert.deepEqual({ goldOnly: third.goldOnly, silverOnly: third.silverOnly }, { goldOnly: 0, silverOnly: 0 });
     assert.equal(third.rows, second.rows);
-    const after = await q(
-      'SELECT event_date::VARCHAR AS d, max(silver_version)::INT AS v FROM gold.fact_event_metrics GROUP BY 1 ORDER BY 1',
-    );
+    const after = await versionsByDate();
     assert.ok(Number(after[0]!.v) > Number(before[0]!.v), 'day 1 was recomputed after its replay');
     assert.equal(after[1]!.v, before[1]!.v, 'day 2 was left as it was');
 
@@ -93,13 +87,7 @@ test('incremental fact_event_metrics equals a full recomputation after new days,
     } finally {
       await warehouse.close();
     }
-    await step('day 3', ['simulate', '--events', '4000', '--seed', '3', '--start-date', '2018-10-03']);
-    await step('run over an older table', ['run', '--once', '--no-metrics']);
-    const fourth = await diff();
-    assert.deepEqual(
-      { goldOnly: fourth.goldOnly, silverOnly: fourth.silverOnly, days: fourth.days },
-      { goldOnly: 0, silverOnly: 0, days: 3 },
-    );
+    await runDay(3, '2018-10-03', 'run over an older table', 3);
     const [upgraded] = await q(
       'SELECT count(*) FILTER (WHERE silver_version IS NULL)::INT AS missing, count(DISTINCT silver_version)::INT AS k FROM gold.fact_event_metrics',
     );
